@@ -1,0 +1,187 @@
+"""The engine interface: an ordered, transactional key-value store shaped like FoundationDB.
+
+Everything Fairway keeps is written against these two classes, so the embedded engine (the
+default) and the FoundationDB engine run the same code above them. Reads are synchronous and
+return values directly; results only known at commit (versionstamps, watches) are
+``concurrent.futures.Future`` objects, as they are futures in FDB's own bindings.
+
+Semantics are FDB's: a transaction reads a consistent snapshot at its read version and sees
+its own writes; commit fails with :class:`~.errors.NotCommitted` when another transaction that
+committed after that read version wrote a key inside one of its read-conflict ranges.
+"""
+
+from __future__ import annotations
+
+import functools
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
+
+from .keys import strinc
+from .retry import RetryPolicy, run_with_retries
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class KeyValue(NamedTuple):
+    key: bytes
+    value: bytes
+
+
+class ReadTransaction(ABC):
+    """The read side of a transaction; a transaction's ``snapshot`` offers only this."""
+
+    @abstractmethod
+    def get(self, key: bytes) -> bytes | None:
+        """The value at ``key``, or None when absent."""
+
+    @abstractmethod
+    def get_range(
+        self, begin: bytes, end: bytes, limit: int = 0, reverse: bool = False
+    ) -> Iterator[KeyValue]:
+        """Stream the pairs with ``begin <= key < end`` in key order (descending if ``reverse``).
+
+        ``limit`` (0 = none) caps the count. Only the part of the range actually read becomes a
+        read-conflict range: a limited read that stops early does not conflict on the rest.
+        """
+
+    def get_range_startswith(
+        self, prefix: bytes, limit: int = 0, reverse: bool = False
+    ) -> Iterator[KeyValue]:
+        return self.get_range(prefix, strinc(prefix), limit, reverse)
+
+    @abstractmethod
+    def get_read_version(self) -> int:
+        """The version this transaction reads at (fetched on first use, as FDB does)."""
+
+
+class Transaction(ReadTransaction):
+    """One attempt at an atomic unit of reads and writes. Use it from one thread at a time."""
+
+    @property
+    @abstractmethod
+    def snapshot(self) -> ReadTransaction:
+        """Reads through this view add no read-conflict ranges, so they never cause conflicts."""
+
+    @abstractmethod
+    def set(self, key: bytes, value: bytes) -> None: ...
+
+    @abstractmethod
+    def clear(self, key: bytes) -> None: ...
+
+    @abstractmethod
+    def clear_range(self, begin: bytes, end: bytes) -> None: ...
+
+    @abstractmethod
+    def add(self, key: bytes, param: bytes) -> None:
+        """Atomic little-endian addition applied at commit: concurrent adds never conflict."""
+
+    @abstractmethod
+    def set_versionstamped_key(self, key: bytes, value: bytes) -> None:
+        """Set a key containing a 10-byte placeholder replaced by the commit's versionstamp.
+
+        The last four bytes of ``key`` are the little-endian offset of the placeholder (FDB API
+        version 520 and later), exactly as ``fdb.tuple.pack_with_versionstamp`` produces them.
+        """
+
+    @abstractmethod
+    def set_versionstamped_value(self, key: bytes, value: bytes) -> None:
+        """Like :meth:`set_versionstamped_key`, with the placeholder and offset in ``value``."""
+
+    @abstractmethod
+    def add_read_conflict_range(self, begin: bytes, end: bytes) -> None: ...
+
+    def add_read_conflict_key(self, key: bytes) -> None:
+        self.add_read_conflict_range(key, key + b"\x00")
+
+    @abstractmethod
+    def add_write_conflict_range(self, begin: bytes, end: bytes) -> None: ...
+
+    def add_write_conflict_key(self, key: bytes) -> None:
+        self.add_write_conflict_range(key, key + b"\x00")
+
+    @abstractmethod
+    def watch(self, key: bytes) -> Future[None]:
+        """A future that completes once ``key``'s value differs from what this transaction saw.
+
+        The watch starts when the transaction commits; it fails with the commit's error if the
+        commit fails. Cancel the future to stop watching.
+        """
+
+    @abstractmethod
+    def get_versionstamp(self) -> Future[bytes]:
+        """The 10-byte versionstamp of this transaction's commit, known once it commits."""
+
+    @abstractmethod
+    def commit(self) -> None:
+        """Commit; a read-only transaction commits without checking conflicts, as in FDB."""
+
+    @abstractmethod
+    def get_committed_version(self) -> int:
+        """The version this transaction committed at (-1 when read-only)."""
+
+    @abstractmethod
+    def cancel(self) -> None:
+        """Abandon the transaction and release what it holds; later use raises 1025."""
+
+
+class Database(ABC):
+    """A handle on a store. Thread-safe; open one per process and share it."""
+
+    def __init__(self, url: str, retry: RetryPolicy | None = None) -> None:
+        self.url = url
+        self.retry = retry or RetryPolicy()
+
+    @abstractmethod
+    def create_transaction(self, *, timeout: float | None = None) -> Transaction:
+        """A new transaction; after ``timeout`` seconds its operations raise 1031."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+    def transact(
+        self,
+        fn: Callable[[Transaction], T],
+        *,
+        retry_limit: int | None = None,
+        timeout: float | None = None,
+    ) -> T:
+        """Run ``fn`` in a transaction and commit it, re-running both on retryable errors.
+
+        This is FDB's retry loop: ``fn`` may run several times, so it must not have side
+        effects outside the transaction. Retries back off exponentially with jitter and stop
+        after ``retry_limit`` re-runs (the database's policy when None); the last error is then
+        raised. ``timeout`` bounds the whole loop, as FDB's timeout option does.
+        """
+        return run_with_retries(
+            self.create_transaction, fn, self.retry.with_limit(retry_limit), timeout
+        )
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.url}>"
+
+
+def transactional(
+    fn: Callable[Concatenate[Transaction, P], T],
+) -> Callable[Concatenate[Database | Transaction, P], T]:
+    """Let ``fn(tr, ...)`` be called with a database (own retry loop) or a transaction (reused).
+
+    This is how transactional functions compose, as with ``@fdb.transactional``: a function
+    given a caller's transaction joins it instead of committing on its own.
+    """
+
+    @functools.wraps(fn)
+    def wrapper(db_or_tr: Database | Transaction, *args: P.args, **kwargs: P.kwargs) -> T:
+        if isinstance(db_or_tr, Transaction):
+            return fn(db_or_tr, *args, **kwargs)
+        return db_or_tr.transact(lambda tr: fn(tr, *args, **kwargs))
+
+    return wrapper

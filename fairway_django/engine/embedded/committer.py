@@ -1,0 +1,223 @@
+"""Group commit and conflict resolution: the embedded engine's commit path.
+
+Threads of one process hand their transactions to a queue; whichever thread finds no commit in
+progress leads: it opens one LMDB write transaction (LMDB's writer lock, fair across
+processes, orders it against every other process), resolves each queued transaction against
+the conflict log, applies the ones that pass, appends their written ranges to the log and
+makes the whole batch durable with a single sync. Batching is what FDB's commit proxies do;
+it lets several threads share the cost of one fsync without any waiting window.
+
+The commit version is the LMDB write transaction's id, which LMDB increments with every
+committed write transaction across all processes, and read versions are the ids of LMDB read
+snapshots: so "committed after my read version" is a plain integer comparison. A transaction's
+10-byte versionstamp is that version (8 bytes) and its order in the batch (2 bytes), as FDB's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+import threading
+import time
+from typing import TYPE_CHECKING
+
+import lmdb
+
+from ..errors import (
+    CommitUnknownResult,
+    FDBError,
+    NotCommitted,
+    StorageFull,
+    TransactionTooOld,
+)
+from ..limits import MVCC_WINDOW_SECONDS
+from . import conflicts, keyspace
+from .conflicts import Range, RangeSet
+from .faults import Fault
+from .mutations import Mutation, Op, add, stamp
+
+if TYPE_CHECKING:
+    from .environment import Environment
+
+_VERSION = struct.Struct(">Q")
+_VERSIONSTAMP = struct.Struct(">QH")
+_HORIZON_KEY = b"log_horizon"
+#: Transactions one batch takes at most, so that no LMDB write transaction grows unbounded.
+BATCH_LIMIT = 256
+#: Conflict-log entries older than the MVCC window plus this margin are pruned.
+_PRUNE_MARGIN_SECONDS = 1.0
+_PRUNE_PER_BATCH = 64
+
+
+@dataclasses.dataclass(slots=True)
+class CommitRequest:
+    """One transaction's commit: what it read (at which version) and what it writes."""
+
+    read_version: int | None
+    read_started: float | None
+    reads: RangeSet
+    mutations: list[Mutation]
+    write_conflicts: list[Range]
+    fault: Fault | None = None
+    version: int = -1
+    versionstamp: bytes = b""
+    error: BaseException | None = None
+    finished: bool = False
+
+
+class Committer:
+    def __init__(self, environment: Environment) -> None:
+        self._environment = environment
+        self._condition = threading.Condition()
+        self._queue: list[CommitRequest] = []
+        self._leading = False
+
+    def commit(self, request: CommitRequest) -> None:
+        """Commit ``request`` (possibly in another thread's batch); raise its error if any."""
+        with self._condition:
+            self._queue.append(request)
+            while self._leading and not request.finished:
+                self._condition.wait()
+            if not request.finished:
+                self._leading = True
+                batch = self._queue[:BATCH_LIMIT]
+                del self._queue[:BATCH_LIMIT]
+        if not request.finished:
+            try:
+                self._process(batch)
+            finally:
+                with self._condition:
+                    self._leading = False
+                    self._condition.notify_all()
+        if request.error is not None:
+            raise request.error
+
+    def _process(self, batch: list[CommitRequest]) -> None:
+        environment = self._environment
+        notify: set[bytes] = set()
+        try:
+            with environment.env.begin(write=True) as txn:
+                written = self._resolve_batch(txn, batch)
+                if written:
+                    self._log(txn, written)
+                    notify = environment.watch_registry.watchers_of(txn, written)
+        except lmdb.MapFullError:
+            self._fail_all(batch, StorageFull(environment.full_message()))
+        except BaseException as error:  # the batch's write transaction was aborted
+            self._fail_all(batch, error)
+        finally:
+            for request in batch:
+                request.finished = True
+        environment.watch_registry.notify(notify)
+
+    def _resolve_batch(self, txn: lmdb.Transaction, batch: list[CommitRequest]) -> list[Range]:
+        version = txn.id()
+        horizon = self._horizon(txn)
+        oldest = min((r.read_version for r in batch if r.read_version is not None and r.reads),
+                     default=None)
+        log = [] if oldest is None else self._log_after(txn, oldest)
+        written: list[Range] = []
+        order = 0  # the last two bytes of the versionstamp: commit order within the batch
+        for request in batch:
+            try:
+                self._resolve(request, horizon, log, written)
+                self._inject(request)
+            except FDBError as error:
+                request.error = error
+                continue
+            versionstamp = _VERSIONSTAMP.pack(version, order)
+            written += self._apply(txn, request, versionstamp)
+            request.version, request.versionstamp = version, versionstamp
+            order += 1
+        return written
+
+    def _resolve(
+        self, request: CommitRequest, horizon: int, log: list[tuple[int, bytes]],
+        written: list[Range],
+    ) -> None:
+        if request.read_version is None or request.read_started is None:
+            return  # it never read, so nothing it saw can have changed
+        if (
+            time.monotonic() - request.read_started > MVCC_WINDOW_SECONDS
+            or request.read_version < horizon
+        ):
+            raise TransactionTooOld("the transaction's read version is older than 5 seconds")
+        for version, entry in log:
+            if version > request.read_version and conflicts.entry_conflicts(
+                entry, request.reads
+            ):
+                raise NotCommitted("a key this transaction read was written after it read it")
+        if request.reads.overlaps_any(written):
+            raise NotCommitted("a key this transaction read was written by an earlier commit")
+
+    @staticmethod
+    def _inject(request: CommitRequest) -> None:
+        fault = request.fault
+        if fault is Fault.NOT_COMMITTED:
+            raise NotCommitted("injected fault")
+        if fault is Fault.TRANSACTION_TOO_OLD:
+            raise TransactionTooOld("injected fault")
+        if fault is Fault.UNKNOWN_RESULT_NOT_APPLIED:
+            raise CommitUnknownResult("injected fault; this commit was not applied")
+        if fault is Fault.UNKNOWN_RESULT_APPLIED:
+            request.error = CommitUnknownResult("injected fault; this commit was applied")
+
+    def _apply(
+        self, txn: lmdb.Transaction, request: CommitRequest, versionstamp: bytes
+    ) -> list[Range]:
+        data = self._environment.data
+        written = list(request.write_conflicts)
+        for op, key, param in request.mutations:
+            if op is Op.SET:
+                keyspace.put(txn, data, key, param)
+            elif op is Op.CLEAR:
+                keyspace.delete(txn, data, key)
+            elif op is Op.CLEAR_RANGE:
+                keyspace.clear_range(txn, data, key, param)
+                written.append((key, param))
+                continue
+            elif op is Op.ADD:
+                keyspace.put(txn, data, key, add(keyspace.get(txn, data, key), param))
+            elif op is Op.SET_VERSIONSTAMPED_KEY:
+                key = stamp(key, versionstamp)
+                keyspace.put(txn, data, key, param)
+            else:
+                keyspace.put(txn, data, key, stamp(param, versionstamp))
+            written.append(conflicts.point(key))
+        return written
+
+    def _log(self, txn: lmdb.Transaction, written: list[Range]) -> None:
+        log = self._environment.log
+        now = time.time()
+        txn.put(_VERSION.pack(txn.id()), conflicts.encode_entry(now, written), db=log)
+        horizon = None
+        cursor = txn.cursor(db=log)
+        for _ in range(_PRUNE_PER_BATCH):
+            if not cursor.first():
+                break
+            if conflicts.entry_timestamp(cursor.value()) >= now - (
+                MVCC_WINDOW_SECONDS + _PRUNE_MARGIN_SECONDS
+            ):
+                break
+            horizon = _VERSION.unpack(cursor.key())[0]
+            cursor.delete()
+        if horizon is not None:
+            txn.put(_HORIZON_KEY, _VERSION.pack(horizon), db=self._environment.meta)
+
+    def _horizon(self, txn: lmdb.Transaction) -> int:
+        raw = txn.get(_HORIZON_KEY, db=self._environment.meta)
+        return 0 if raw is None else int(_VERSION.unpack(raw)[0])
+
+    def _log_after(self, txn: lmdb.Transaction, version: int) -> list[tuple[int, bytes]]:
+        cursor = txn.cursor(db=self._environment.log)
+        if not cursor.set_range(_VERSION.pack(version + 1)):
+            return []
+        return [(_VERSION.unpack(key)[0], value) for key, value in cursor.iternext()]
+
+    @staticmethod
+    def _fail_all(batch: list[CommitRequest], error: BaseException) -> None:
+        for request in batch:
+            if request.error is None or request.version >= 0:
+                request.error = error
+                request.version, request.versionstamp = -1, b""
+

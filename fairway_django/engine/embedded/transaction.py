@@ -1,0 +1,370 @@
+"""The embedded engine's transaction: an LMDB read snapshot, a write map, conflict ranges.
+
+Reads go to an LMDB read transaction begun at the first read; its id is the read version, so
+every read of the transaction sees one consistent snapshot (MVCC) for as long as it lives,
+which is at most FDB's five seconds. Writes stay local until commit, when the committer checks
+the recorded read-conflict ranges and applies the mutations atomically.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from concurrent.futures import Future
+from typing import TYPE_CHECKING
+
+import lmdb
+
+from ..base import KeyValue, ReadTransaction, Transaction
+from ..errors import (
+    AccessedUnreadable,
+    FDBError,
+    NoCommitVersion,
+    TransactionCancelled,
+    TransactionTimedOut,
+    TransactionTooLarge,
+    TransactionTooOld,
+    UsedDuringCommit,
+)
+from ..limits import (
+    KEY_SIZE_LIMIT,
+    MVCC_WINDOW_SECONDS,
+    TRANSACTION_SIZE_LIMIT,
+    VALUE_SIZE_LIMIT,
+)
+from . import conflicts, keyspace, validation
+from .committer import CommitRequest
+from .conflicts import Range, RangeSet
+from .mutations import Mutation, Op, split_versionstamp_operand
+from .writes import UNKNOWN, PendingAdds, WriteMap
+
+if TYPE_CHECKING:
+    from .database import EmbeddedDatabase
+    from .environment import Environment
+
+_OPEN, _COMMITTING, _COMMITTED, _CANCELLED, _FAILED = range(5)
+
+
+class _RangeRead:
+    """The part of a range read that became a read-conflict range: what was actually read."""
+
+    __slots__ = ("begin", "end", "reverse", "last", "complete")
+
+    def __init__(self, begin: bytes, end: bytes, reverse: bool) -> None:
+        self.begin, self.end, self.reverse = begin, end, reverse
+        self.last: bytes | None = None
+        self.complete = False
+
+    def conflict_range(self) -> Range | None:
+        if self.complete:
+            return (self.begin, self.end)
+        if self.last is None:
+            return None
+        return (self.last, self.end) if self.reverse else (self.begin, self.last + b"\x00")
+
+
+class EmbeddedTransaction(Transaction):
+    def __init__(
+        self, database: EmbeddedDatabase, environment: Environment, timeout: float | None
+    ) -> None:
+        self._database = database
+        self._environment = environment
+        self._snapshot_txn: lmdb.Transaction | None = None
+        self._read_version: int | None = None
+        self._read_started: float | None = None
+        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._state = _OPEN
+        self._writes: WriteMap | None = None
+        self._read_keys: list[bytes] = []
+        self._read_ranges: list[_RangeRead] = []
+        self._explicit_reads: list[Range] = []
+        self._write_conflicts: list[Range] = []
+        self._watches: list[tuple[bytes, Future[None]]] = []
+        self._versionstamp: Future[bytes] | None = None
+        self._committed_version = -1
+
+    # -- reads -------------------------------------------------------------------------------
+
+    @property
+    def snapshot(self) -> ReadTransaction:
+        return _SnapshotView(self)
+
+    def get_read_version(self) -> int:
+        self._reader()
+        assert self._read_version is not None
+        return self._read_version
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._get(key, snapshot=False)
+
+    def get_range(
+        self, begin: bytes, end: bytes, limit: int = 0, reverse: bool = False
+    ) -> Iterator[KeyValue]:
+        return self._get_range(begin, end, limit, reverse, snapshot=False)
+
+    def _get(self, key: bytes, snapshot: bool) -> bytes | None:
+        validation.read_key(key)
+        txn = self._reader()
+        if self._writes is not None:
+            entry = self._writes.lookup(key)
+            if entry is not UNKNOWN and not isinstance(entry, PendingAdds):
+                return entry  # type: ignore[return-value]  # known locally: no conflict
+            if not snapshot:
+                self._read_keys.append(key)
+            stored = keyspace.get(txn, self._environment.data, key)
+            return entry.resolve(stored) if isinstance(entry, PendingAdds) else stored
+        if not snapshot:
+            self._read_keys.append(key)
+        return keyspace.get(txn, self._environment.data, key)
+
+    def _get_range(
+        self, begin: bytes, end: bytes, limit: int, reverse: bool, snapshot: bool
+    ) -> Iterator[KeyValue]:
+        validation.key_range(begin, end, inverted_is_error=False)
+        if not isinstance(limit, int) or limit < 0:
+            raise ValueError(f"limit must be a whole number (0 for none), not {limit!r}")
+        txn = self._reader()
+        if begin >= end:
+            return iter(())
+        record = None
+        if not snapshot:
+            record = _RangeRead(begin, end, reverse)
+            self._read_ranges.append(record)
+        return self._stream(txn, begin, end, limit, reverse, record)
+
+    def _stream(
+        self,
+        txn: lmdb.Transaction,
+        begin: bytes,
+        end: bytes,
+        limit: int,
+        reverse: bool,
+        record: _RangeRead | None,
+    ) -> Iterator[KeyValue]:
+        items = keyspace.iterate(txn, self._environment.data, begin, end, reverse)
+        if self._writes is not None and self._writes.touches(begin, end):
+            items = self._writes.overlay(items, begin, end, reverse)
+        count = 0
+        for key, value in items:
+            if self._state != _OPEN:
+                self._reader()  # raises the reason
+            if record is not None:
+                record.last = key
+            yield KeyValue(key, value)
+            count += 1
+            if count == limit:
+                return
+        if record is not None:
+            record.complete = True
+
+    def _reader(self) -> lmdb.Transaction:
+        """The snapshot to read from, after checking this transaction may still read."""
+        if self._state != _OPEN:
+            raise self._unusable()
+        now = time.monotonic()
+        if self._deadline is not None and now > self._deadline:
+            self._fail(TransactionTimedOut("the transaction's timeout expired"))
+        txn = self._snapshot_txn
+        if txn is None:
+            txn = self._snapshot_txn = self._environment.env.begin()
+            self._read_version = txn.id()
+            self._read_started = now
+        elif now - self._read_started > MVCC_WINDOW_SECONDS:  # type: ignore[operator]
+            self._fail(TransactionTooOld("the transaction's read version is over 5 seconds old"))
+        return txn
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def set(self, key: bytes, value: bytes) -> None:
+        validation.write_key(key)
+        validation.value(value)
+        self._record(Mutation(Op.SET, key, value))
+
+    def clear(self, key: bytes) -> None:
+        validation.write_key(key)
+        self._record(Mutation(Op.CLEAR, key, b""))
+
+    def clear_range(self, begin: bytes, end: bytes) -> None:
+        validation.key_range(begin, end, inverted_is_error=True)
+        if begin < end:
+            self._record(Mutation(Op.CLEAR_RANGE, begin, end))
+
+    def add(self, key: bytes, param: bytes) -> None:
+        validation.write_key(key)
+        validation.value(param)
+        self._record(Mutation(Op.ADD, key, param))
+
+    def set_versionstamped_key(self, key: bytes, value: bytes) -> None:
+        validation.require_bytes(key, "key")
+        body, _ = split_versionstamp_operand(key, "key")
+        validation.write_key(body)
+        validation.value(value)
+        self._record(Mutation(Op.SET_VERSIONSTAMPED_KEY, key, value))
+
+    def set_versionstamped_value(self, key: bytes, value: bytes) -> None:
+        validation.write_key(key)
+        validation.require_bytes(value, "value")
+        body, _ = split_versionstamp_operand(value, "value")
+        validation.value(body)
+        self._record(Mutation(Op.SET_VERSIONSTAMPED_VALUE, key, value))
+
+    def add_read_conflict_range(self, begin: bytes, end: bytes) -> None:
+        validation.key_range(begin, end, inverted_is_error=True)
+        self._reader()  # the range is checked against commits after this read version
+        self._explicit_reads.append((begin, end))
+
+    def add_write_conflict_range(self, begin: bytes, end: bytes) -> None:
+        validation.key_range(begin, end, inverted_is_error=True)
+        self._require_open()
+        if begin < end:
+            self._write_conflicts.append((begin, end))
+
+    def _record(self, mutation: Mutation) -> None:
+        self._require_open()
+        if self._writes is None:
+            self._writes = WriteMap()
+        self._writes.record(mutation)
+
+    # -- commit and its results --------------------------------------------------------------
+
+    def watch(self, key: bytes) -> Future[None]:
+        validation.write_key(key)
+        self._require_open()
+        future: Future[None] = Future()
+        self._watches.append((key, future))
+        return future
+
+    def get_versionstamp(self) -> Future[bytes]:
+        if self._versionstamp is None:
+            self._versionstamp = Future()
+            if self._state == _COMMITTED:
+                self._settle_versionstamp()
+            elif self._state in (_FAILED, _CANCELLED):
+                self._versionstamp.set_exception(self._unusable())
+        return self._versionstamp
+
+    def get_committed_version(self) -> int:
+        return self._committed_version
+
+    def commit(self) -> None:
+        self._require_open()
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            self._fail(TransactionTimedOut("the transaction's timeout expired"))
+        mutations = self._writes.mutations if self._writes is not None else []
+        expected = [(key, future, self._watched_value(key)) for key, future in self._watches]
+        self._state = _COMMITTING
+        try:
+            if mutations or self._write_conflicts:
+                self._commit_writes(mutations)
+        except FDBError as error:
+            self._fail(error)
+        finally:
+            self._release_snapshot()
+        self._state = _COMMITTED
+        if self._versionstamp is not None:
+            self._settle_versionstamp()
+        hub = self._environment.watch_hub
+        for key, future, value in expected:
+            hub.add(key, value, future)
+
+    def _commit_writes(self, mutations: list[Mutation]) -> None:
+        reads = RangeSet(self._conflict_reads())
+        size = sum(len(b) + len(e) for b, e in (*reads.ranges, *self._write_conflicts))
+        size += self._writes.size if self._writes is not None else 0
+        if size > TRANSACTION_SIZE_LIMIT:
+            raise TransactionTooLarge(
+                f"the transaction's mutations and conflict ranges take {size} bytes; the limit "
+                f"is {TRANSACTION_SIZE_LIMIT}: split the work into several transactions"
+            )
+        request = CommitRequest(
+            read_version=self._read_version,
+            read_started=self._read_started,
+            reads=reads,
+            mutations=mutations,
+            write_conflicts=self._write_conflicts,
+            fault=self._database.faults.draw(),
+        )
+        self._release_snapshot()
+        self._environment.committer.commit(request)
+        self._committed_version = request.version
+        self._committed_stamp = request.versionstamp
+
+    def _settle_versionstamp(self) -> None:
+        assert self._versionstamp is not None
+        if self._committed_version < 0:
+            self._versionstamp.set_exception(
+                NoCommitVersion("a read-only transaction has no versionstamp")
+            )
+        else:
+            self._versionstamp.set_result(self._committed_stamp)
+
+    def _conflict_reads(self) -> list[Range]:
+        ranges = [conflicts.point(key) for key in self._read_keys]
+        ranges += self._explicit_reads
+        for record in self._read_ranges:
+            read = record.conflict_range()
+            if read is not None:
+                ranges.append(read)
+        return ranges
+
+    def _watched_value(self, key: bytes) -> bytes | None:
+        try:
+            return self._get(key, snapshot=True)
+        except AccessedUnreadable:
+            return None
+
+    def cancel(self) -> None:
+        if self._state in (_OPEN, _COMMITTING):
+            self._fail_quietly(TransactionCancelled("the transaction was cancelled"))
+            self._state = _CANCELLED
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _require_open(self) -> None:
+        if self._state != _OPEN:
+            raise self._unusable()
+
+    def _unusable(self) -> FDBError:
+        if self._state == _CANCELLED:
+            return TransactionCancelled("the transaction was cancelled")
+        if self._state == _FAILED and self._error is not None:
+            return self._error
+        return UsedDuringCommit("the transaction has been committed; start a new one")
+
+    def _fail(self, error: FDBError) -> None:
+        self._fail_quietly(error)
+        raise error
+
+    def _fail_quietly(self, error: FDBError) -> None:
+        self._state = _FAILED
+        self._error = error
+        self._release_snapshot()
+        for future in (self._versionstamp, *(f for _, f in self._watches)):
+            if future is not None and not future.done():
+                future.set_exception(error)
+
+    def _release_snapshot(self) -> None:
+        if self._snapshot_txn is not None:
+            self._snapshot_txn.abort()
+            self._snapshot_txn = None
+
+    _error: FDBError | None = None
+    _committed_stamp = b""
+
+
+class _SnapshotView(ReadTransaction):
+    """Reads that add no conflict ranges (FDB's ``tr.snapshot``)."""
+
+    def __init__(self, transaction: EmbeddedTransaction) -> None:
+        self._transaction = transaction
+
+    def get(self, key: bytes) -> bytes | None:
+        return self._transaction._get(key, snapshot=True)
+
+    def get_range(
+        self, begin: bytes, end: bytes, limit: int = 0, reverse: bool = False
+    ) -> Iterator[KeyValue]:
+        return self._transaction._get_range(begin, end, limit, reverse, snapshot=True)
+
+    def get_read_version(self) -> int:
+        return self._transaction.get_read_version()
