@@ -179,7 +179,7 @@ def transactional(
     """
 
     @functools.wraps(fn)
-    def wrapper(db_or_tr: Database | Transaction, *args: P.args, **kwargs: P.kwargs) -> T:
+    def wrapper(db_or_tr: Database | Transaction, /, *args: P.args, **kwargs: P.kwargs) -> T:
         if isinstance(db_or_tr, Transaction):
             return fn(db_or_tr, *args, **kwargs)
         return db_or_tr.transact(lambda tr: fn(tr, *args, **kwargs))

@@ -109,8 +109,10 @@ def error_for_code(code: int, message: str | None = None) -> FDBError:
     cls = _BY_CODE.get(code)
     if cls is not None:
         return cls(message)
-    error = FDBError(message)
+    error = FDBError.__new__(FDBError)
     error.code = code
+    error.name = "fdb_error"
+    FDBError.__init__(error, message)
     return error
 
 

@@ -33,7 +33,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """The pause before re-run number ``attempt`` (1-based), jittered to spread retries."""
-        ceiling = min(self.max_backoff, self.initial_backoff * (2 ** (attempt - 1)))
+        ceiling = min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1))
         return ceiling * random.uniform(0.5, 1.0)
 
 

@@ -19,7 +19,8 @@ import dataclasses
 import struct
 import threading
 import time
-from typing import TYPE_CHECKING
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, cast
 
 import lmdb
 
@@ -44,9 +45,10 @@ _VERSIONSTAMP = struct.Struct(">QH")
 _HORIZON_KEY = b"log_horizon"
 #: Transactions one batch takes at most, so that no LMDB write transaction grows unbounded.
 BATCH_LIMIT = 256
-#: Conflict-log entries older than the MVCC window plus this margin are pruned.
+#: Conflict-log entries older than the MVCC window plus this margin are pruned...
 _PRUNE_MARGIN_SECONDS = 1.0
-_PRUNE_PER_BATCH = 64
+#: ...by each process about this often: pruning on every commit would double its pages.
+_PRUNE_INTERVAL_SECONDS = 1.0
 
 
 @dataclasses.dataclass(slots=True)
@@ -71,6 +73,7 @@ class Committer:
         self._condition = threading.Condition()
         self._queue: list[CommitRequest] = []
         self._leading = False
+        self._next_prune = 0.0
 
     def commit(self, request: CommitRequest) -> None:
         """Commit ``request`` (possibly in another thread's batch); raise its error if any."""
@@ -96,7 +99,7 @@ class Committer:
         environment = self._environment
         notify: set[bytes] = set()
         try:
-            with environment.env.begin(write=True) as txn:
+            with environment.write() as txn:
                 written = self._resolve_batch(txn, batch)
                 if written:
                     self._log(txn, written)
@@ -187,18 +190,17 @@ class Committer:
         return written
 
     def _log(self, txn: lmdb.Transaction, written: list[Range]) -> None:
-        log = self._environment.log
         now = time.time()
-        txn.put(_VERSION.pack(txn.id()), conflicts.encode_entry(now, written), db=log)
+        txn.put(_VERSION.pack(txn.id()), conflicts.encode_entry(now, written), db=self._environment.log)
+        if time.monotonic() >= self._next_prune:
+            self._next_prune = time.monotonic() + _PRUNE_INTERVAL_SECONDS
+            self._prune(txn, now - (MVCC_WINDOW_SECONDS + _PRUNE_MARGIN_SECONDS))
+
+    def _prune(self, txn: lmdb.Transaction, cutoff: float) -> None:
+        """Drop entries older than ``cutoff``; later, transactions older than them are too old."""
+        cursor = txn.cursor(db=self._environment.log)
         horizon = None
-        cursor = txn.cursor(db=log)
-        for _ in range(_PRUNE_PER_BATCH):
-            if not cursor.first():
-                break
-            if conflicts.entry_timestamp(cursor.value()) >= now - (
-                MVCC_WINDOW_SECONDS + _PRUNE_MARGIN_SECONDS
-            ):
-                break
+        while cursor.first() and conflicts.entry_timestamp(bytes(cursor.value())) < cutoff:
             horizon = _VERSION.unpack(cursor.key())[0]
             cursor.delete()
         if horizon is not None:
@@ -212,7 +214,8 @@ class Committer:
         cursor = txn.cursor(db=self._environment.log)
         if not cursor.set_range(_VERSION.pack(version + 1)):
             return []
-        return [(_VERSION.unpack(key)[0], value) for key, value in cursor.iternext()]
+        entries = cast("Iterator[tuple[bytes, bytes]]", cursor.iternext())
+        return [(_VERSION.unpack(key)[0], value) for key, value in entries]
 
     @staticmethod
     def _fail_all(batch: list[CommitRequest], error: BaseException) -> None:

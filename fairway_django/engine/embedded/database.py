@@ -53,7 +53,7 @@ class EmbeddedDatabase(Database):
             map_size=_map_size(options.get("map_size")),
             faults=FaultInjection(
                 rate=_number(options.get("faults", "0"), float, "faults"),
-                seed=_number(options["fault_seed"], int, "fault_seed")
+                seed=int(_number(options["fault_seed"], int, "fault_seed"))
                 if "fault_seed" in options
                 else None,
             ),
@@ -61,7 +61,7 @@ class EmbeddedDatabase(Database):
 
     def create_transaction(self, *, timeout: float | None = None) -> EmbeddedTransaction:
         environment = self._environment
-        if environment is None or environment.pid != os.getpid():
+        if environment is None or environment.pid != environments.pid:
             environment = self._open()
         return EmbeddedTransaction(self, environment, timeout)
 
@@ -100,6 +100,5 @@ def _number(text: str, kind: type[float] | type[int], name: str) -> float:
     try:
         return kind(text)
     except ValueError:
-        raise EngineConfigurationError(
-            f"{name}={text!r} is not a {kind.__name__}"
-        ) from None
+        what = "a whole number" if kind is int else "a number"
+        raise EngineConfigurationError(f"{name}={text!r} is not {what}") from None

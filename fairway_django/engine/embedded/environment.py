@@ -1,16 +1,23 @@
 """One LMDB environment per store directory per process, safe across fork.
 
 LMDB forbids opening the same environment twice in one process, and an environment inherited
-through fork must never be used (nor closed: closing it would drop the child's own file locks).
-So every database handle on a directory shares one :class:`Environment`, opened lazily by the
-first transaction, and a forked child forgets the parent's environments and opens its own.
+through fork must not be used by the child. py-lmdb refuses to open it again until the inherited
+one is closed, and closing it in the child frees the reader slots of the parent's *running*
+transactions (LMDB clears the slots of the pid that opened it), which would let writers reuse
+pages those transactions still read. So every database handle on a directory shares one
+:class:`Environment`, opened lazily by the first transaction; at fork, the parent notes which
+environments are idle (no transaction reading, no write in progress), and the child closes
+those and opens its own on first use. A store that was busy at the fork cannot be used by the
+child, which says so: fork before using the store, or use the ``spawn`` start method.
 """
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import os
 import threading
+from collections.abc import Iterator
 
 import lmdb
 
@@ -63,6 +70,29 @@ class Environment:
         self.watch_registry = WatchRegistry(self)
         self.watch_hub = WatchHub(self)
         self.users = 0
+        self.idle_at_fork = False
+        self._writers = 0
+        self._writers_lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[lmdb.Transaction]:
+        """An LMDB write transaction, counted so that a fork knows whether one is running."""
+        with self._writers_lock:
+            self._writers += 1
+        try:
+            with self.env.begin(write=True) as txn:
+                yield txn
+        finally:
+            with self._writers_lock:
+                self._writers -= 1
+
+    def is_idle(self) -> bool:
+        """No write in progress and no transaction of this process holding a snapshot."""
+        if self._writers:
+            return False
+        me = str(os.getpid())
+        rows = (line.split() for line in self.env.readers().splitlines()[1:])
+        return not any(row[0] == me and row[2] != "-" for row in rows if len(row) == 3)
 
     def full_message(self) -> str:
         return (
@@ -78,11 +108,20 @@ class Environment:
 
 _lock = threading.Lock()
 _open: dict[str, Environment] = {}
+_busy_at_fork: set[str] = set()
+#: This process's pid, refreshed after fork: cheaper than asking the kernel per transaction.
+pid = os.getpid()
 _inherited: list[Environment] = []
 
 
 def acquire(path: str, durability: Durability, map_size: int) -> Environment:
     path = os.path.realpath(path)
+    if path in _busy_at_fork:
+        raise EngineConfigurationError(
+            f"the embedded store at {path} was in use by another thread when this process "
+            f"forked from its parent, so it cannot be opened here; open stores only after "
+            f"forking, or start processes with multiprocessing's 'spawn' method"
+        )
     with _lock:
         environment = _open.get(path)
         if environment is None:
@@ -107,11 +146,22 @@ def release(environment: Environment) -> None:
             environment.close()
 
 
+def _note_idle_before_fork() -> None:
+    for environment in _open.values():
+        environment.idle_at_fork = environment.is_idle()
+
+
 def _forget_after_fork() -> None:
-    global _lock
+    global _lock, pid
     _lock = threading.Lock()
-    _inherited.extend(_open.values())  # kept referenced: never closed, never used
+    pid = os.getpid()
+    for path, environment in _open.items():
+        if environment.idle_at_fork:
+            environment.env.close()  # frees py-lmdb's record; no parent reader to disturb
+        else:
+            _busy_at_fork.add(path)
+            _inherited.append(environment)  # kept referenced: never closed, never used
     _open.clear()
 
 
-os.register_at_fork(after_in_child=_forget_after_fork)
+os.register_at_fork(before=_note_idle_before_fork, after_in_child=_forget_after_fork)

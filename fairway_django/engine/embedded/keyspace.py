@@ -13,6 +13,7 @@ from __future__ import annotations
 import struct
 from bisect import bisect_left
 from collections.abc import Iterator
+from typing import cast
 
 import lmdb
 
@@ -25,8 +26,7 @@ Pairs = list[tuple[bytes, bytes]]
 
 def get(txn: lmdb.Transaction, db: lmdb._Database, key: bytes) -> bytes | None:
     if len(key) <= SHORT_KEY_LIMIT:
-        value: bytes | None = txn.get(key, db=db)
-        return value
+        return cast("bytes | None", txn.get(key, db=db))
     pairs = _load(txn, db, key)
     tail = key[SHORT_KEY_LIMIT:]
     index = _index(pairs, tail)
@@ -93,7 +93,7 @@ def _forward(
 ) -> Iterator[tuple[bytes, bytes]]:
     if not cursor.set_range(low):
         return
-    for key, value in cursor.iternext():
+    for key, value in cast("Iterator[tuple[bytes, bytes]]", cursor.iternext()):
         if key >= high and not (high_is_bucket and key == high):
             return
         yield key, value
@@ -107,7 +107,7 @@ def _backward(
             return
     elif not (high_is_bucket and cursor.key() == high) and not cursor.prev():
         return
-    for key, value in cursor.iterprev():
+    for key, value in cast("Iterator[tuple[bytes, bytes]]", cursor.iterprev()):
         if key < low:
             return
         yield key, value
@@ -118,7 +118,7 @@ def _lmdb_key(key: bytes) -> bytes:
 
 
 def _load(txn: lmdb.Transaction, db: lmdb._Database, key: bytes) -> Pairs:
-    blob = txn.get(_lmdb_key(key), db=db)
+    blob = cast("bytes | None", txn.get(_lmdb_key(key), db=db))
     return [] if blob is None else _decode(blob)
 
 
@@ -134,7 +134,7 @@ def _index(pairs: Pairs, tail: bytes) -> int:
 
 
 def _encode(pairs: Pairs) -> bytes:
-    parts = []
+    parts: list[bytes] = []
     for tail, value in pairs:
         parts += (_LENGTHS.pack(len(tail), len(value)), tail, value)
     return b"".join(parts)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import lmdb
 
@@ -64,24 +64,29 @@ class _RangeRead:
 
 
 class EmbeddedTransaction(Transaction):
+    # Most transactions are short and read-only: whatever they may not need is a class-level
+    # default, replaced on the instance when first used.
+    _snapshot_txn: lmdb.Transaction | None = None
+    _read_version: int | None = None
+    _read_started = 0.0
+    _state = _OPEN
+    _error: FDBError | None = None
+    _writes: WriteMap | None = None
+    _read_keys: list[bytes] | None = None
+    _read_ranges: list[_RangeRead] | None = None
+    _explicit_reads: list[Range] | None = None
+    _write_conflicts: list[Range] | None = None
+    _watches: list[tuple[bytes, Future[None]]] | None = None
+    _versionstamp: Future[bytes] | None = None
+    _committed_version = -1
+    _committed_stamp = b""
+
     def __init__(
         self, database: EmbeddedDatabase, environment: Environment, timeout: float | None
     ) -> None:
         self._database = database
         self._environment = environment
-        self._snapshot_txn: lmdb.Transaction | None = None
-        self._read_version: int | None = None
-        self._read_started: float | None = None
         self._deadline = None if timeout is None else time.monotonic() + timeout
-        self._state = _OPEN
-        self._writes: WriteMap | None = None
-        self._read_keys: list[bytes] = []
-        self._read_ranges: list[_RangeRead] = []
-        self._explicit_reads: list[Range] = []
-        self._write_conflicts: list[Range] = []
-        self._watches: list[tuple[bytes, Future[None]]] = []
-        self._versionstamp: Future[bytes] | None = None
-        self._committed_version = -1
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -94,28 +99,33 @@ class EmbeddedTransaction(Transaction):
         assert self._read_version is not None
         return self._read_version
 
-    def get(self, key: bytes) -> bytes | None:
-        return self._get(key, snapshot=False)
-
     def get_range(
         self, begin: bytes, end: bytes, limit: int = 0, reverse: bool = False
     ) -> Iterator[KeyValue]:
         return self._get_range(begin, end, limit, reverse, snapshot=False)
 
-    def _get(self, key: bytes, snapshot: bool) -> bytes | None:
-        validation.read_key(key)
-        txn = self._reader()
-        if self._writes is not None:
-            entry = self._writes.lookup(key)
-            if entry is not UNKNOWN and not isinstance(entry, PendingAdds):
-                return entry  # type: ignore[return-value]  # known locally: no conflict
-            if not snapshot:
+    def get(self, key: bytes, _snapshot: bool = False) -> bytes | None:
+        # The hottest path of every layer above: checks are inlined, the rare cases delegated.
+        if type(key) is not bytes or key >= b"\xff":
+            validation.read_key(key)  # raises the precise error
+        txn = self._snapshot_txn
+        if txn is None or self._deadline is not None or self._state != _OPEN:
+            txn = self._reader()
+        elif time.monotonic() - self._read_started > MVCC_WINDOW_SECONDS:
+            txn = self._reader()
+        entry = UNKNOWN if self._writes is None else self._writes.lookup(key)
+        if entry is not UNKNOWN and not isinstance(entry, PendingAdds):
+            return entry  # type: ignore[return-value]  # known locally: no conflict
+        if not _snapshot:
+            if self._read_keys is None:
+                self._read_keys = [key]
+            else:
                 self._read_keys.append(key)
+        if len(key) <= keyspace.SHORT_KEY_LIMIT:
+            stored = cast("bytes | None", txn.get(key, db=self._environment.data))
+        else:
             stored = keyspace.get(txn, self._environment.data, key)
-            return entry.resolve(stored) if isinstance(entry, PendingAdds) else stored
-        if not snapshot:
-            self._read_keys.append(key)
-        return keyspace.get(txn, self._environment.data, key)
+        return entry.resolve(stored) if isinstance(entry, PendingAdds) else stored
 
     def _get_range(
         self, begin: bytes, end: bytes, limit: int, reverse: bool, snapshot: bool
@@ -129,6 +139,8 @@ class EmbeddedTransaction(Transaction):
         record = None
         if not snapshot:
             record = _RangeRead(begin, end, reverse)
+            if self._read_ranges is None:
+                self._read_ranges = []
             self._read_ranges.append(record)
         return self._stream(txn, begin, end, limit, reverse, record)
 
@@ -169,7 +181,7 @@ class EmbeddedTransaction(Transaction):
             txn = self._snapshot_txn = self._environment.env.begin()
             self._read_version = txn.id()
             self._read_started = now
-        elif now - self._read_started > MVCC_WINDOW_SECONDS:  # type: ignore[operator]
+        elif now - self._read_started > MVCC_WINDOW_SECONDS:
             self._fail(TransactionTooOld("the transaction's read version is over 5 seconds old"))
         return txn
 
@@ -211,12 +223,16 @@ class EmbeddedTransaction(Transaction):
     def add_read_conflict_range(self, begin: bytes, end: bytes) -> None:
         validation.key_range(begin, end, inverted_is_error=True)
         self._reader()  # the range is checked against commits after this read version
+        if self._explicit_reads is None:
+            self._explicit_reads = []
         self._explicit_reads.append((begin, end))
 
     def add_write_conflict_range(self, begin: bytes, end: bytes) -> None:
         validation.key_range(begin, end, inverted_is_error=True)
         self._require_open()
         if begin < end:
+            if self._write_conflicts is None:
+                self._write_conflicts = []
             self._write_conflicts.append((begin, end))
 
     def _record(self, mutation: Mutation) -> None:
@@ -231,6 +247,8 @@ class EmbeddedTransaction(Transaction):
         validation.write_key(key)
         self._require_open()
         future: Future[None] = Future()
+        if self._watches is None:
+            self._watches = []
         self._watches.append((key, future))
         return future
 
@@ -247,11 +265,21 @@ class EmbeddedTransaction(Transaction):
         return self._committed_version
 
     def commit(self) -> None:
-        self._require_open()
+        if self._state != _OPEN:
+            raise self._unusable()
         if self._deadline is not None and time.monotonic() > self._deadline:
             self._fail(TransactionTimedOut("the transaction's timeout expired"))
+        if self._writes is None and self._write_conflicts is None and self._watches is None:
+            if self._snapshot_txn is not None:  # read-only: nothing to check, as in FDB
+                self._snapshot_txn.abort()
+                self._snapshot_txn = None
+            self._state = _COMMITTED
+            if self._versionstamp is not None:
+                self._settle_versionstamp()
+            return
         mutations = self._writes.mutations if self._writes is not None else []
-        expected = [(key, future, self._watched_value(key)) for key, future in self._watches]
+        watches = self._watches or []
+        expected = [(key, future, self._watched_value(key)) for key, future in watches]
         self._state = _COMMITTING
         try:
             if mutations or self._write_conflicts:
@@ -269,7 +297,8 @@ class EmbeddedTransaction(Transaction):
 
     def _commit_writes(self, mutations: list[Mutation]) -> None:
         reads = RangeSet(self._conflict_reads())
-        size = sum(len(b) + len(e) for b, e in (*reads.ranges, *self._write_conflicts))
+        write_conflicts = self._write_conflicts or []
+        size = sum(len(b) + len(e) for b, e in (*reads.ranges, *write_conflicts))
         size += self._writes.size if self._writes is not None else 0
         if size > TRANSACTION_SIZE_LIMIT:
             raise TransactionTooLarge(
@@ -281,7 +310,7 @@ class EmbeddedTransaction(Transaction):
             read_started=self._read_started,
             reads=reads,
             mutations=mutations,
-            write_conflicts=self._write_conflicts,
+            write_conflicts=write_conflicts,
             fault=self._database.faults.draw(),
         )
         self._release_snapshot()
@@ -299,9 +328,9 @@ class EmbeddedTransaction(Transaction):
             self._versionstamp.set_result(self._committed_stamp)
 
     def _conflict_reads(self) -> list[Range]:
-        ranges = [conflicts.point(key) for key in self._read_keys]
-        ranges += self._explicit_reads
-        for record in self._read_ranges:
+        ranges = [conflicts.point(key) for key in self._read_keys or ()]
+        ranges += self._explicit_reads or ()
+        for record in self._read_ranges or ():
             read = record.conflict_range()
             if read is not None:
                 ranges.append(read)
@@ -309,7 +338,7 @@ class EmbeddedTransaction(Transaction):
 
     def _watched_value(self, key: bytes) -> bytes | None:
         try:
-            return self._get(key, snapshot=True)
+            return self.get(key, _snapshot=True)
         except AccessedUnreadable:
             return None
 
@@ -339,7 +368,7 @@ class EmbeddedTransaction(Transaction):
         self._state = _FAILED
         self._error = error
         self._release_snapshot()
-        for future in (self._versionstamp, *(f for _, f in self._watches)):
+        for future in (self._versionstamp, *(f for _, f in self._watches or ())):
             if future is not None and not future.done():
                 future.set_exception(error)
 
@@ -348,8 +377,6 @@ class EmbeddedTransaction(Transaction):
             self._snapshot_txn.abort()
             self._snapshot_txn = None
 
-    _error: FDBError | None = None
-    _committed_stamp = b""
 
 
 class _SnapshotView(ReadTransaction):
@@ -359,7 +386,7 @@ class _SnapshotView(ReadTransaction):
         self._transaction = transaction
 
     def get(self, key: bytes) -> bytes | None:
-        return self._transaction._get(key, snapshot=True)
+        return self._transaction.get(key, _snapshot=True)
 
     def get_range(
         self, begin: bytes, end: bytes, limit: int = 0, reverse: bool = False

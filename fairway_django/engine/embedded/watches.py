@@ -15,14 +15,13 @@ import hashlib
 import os
 import socket
 import struct
-import sys
 import tempfile
 import threading
 import uuid
 from bisect import bisect_left
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import lmdb
 
@@ -55,7 +54,7 @@ class WatchRegistry:
 
     def watchers_of(self, txn: lmdb.Transaction, written: Iterable[Range]) -> set[bytes]:
         """Addresses of the processes watching a key inside ``written`` (inside a commit)."""
-        epoch = txn.get(_EPOCH_KEY, db=self._environment.meta)
+        epoch = cast("bytes | None", txn.get(_EPOCH_KEY, db=self._environment.meta))
         if epoch != self._epoch:
             self._reload(txn, epoch)
         if not self._keys:
@@ -78,7 +77,7 @@ class WatchRegistry:
             except (ConnectionRefusedError, FileNotFoundError):
                 gone.append(address)
         if gone:
-            self._write(lambda txn: [self._drop_address(txn, a) for a in gone])
+            self._write(lambda txn: self._drop_addresses(txn, gone))
 
     def register(self, address: bytes, key: bytes) -> None:
         self._write(lambda txn: txn.put(address + _digest(key), key, db=self._table))
@@ -100,24 +99,23 @@ class WatchRegistry:
     def _write(self, change: Callable[[lmdb.Transaction], object]) -> None:
         """Change the table and bump its epoch, so that committers reload their copy."""
         meta = self._environment.meta
-        with self._environment.env.begin(write=True) as txn:
+        with self._environment.write() as txn:
             change(txn)
             raw = txn.get(_EPOCH_KEY, db=meta)
             epoch = 0 if raw is None else _EPOCH.unpack(raw)[0]
             txn.put(_EPOCH_KEY, _EPOCH.pack(epoch + 1), db=meta)
 
-    def _drop_address(self, txn: lmdb.Transaction, address: bytes) -> None:
+    def _drop_addresses(self, txn: lmdb.Transaction, addresses: list[bytes]) -> None:
         cursor = txn.cursor(db=self._table)
-        if cursor.set_range(address):
-            while cursor.key()[: -_DIGEST_SIZE] == address:
-                if not cursor.delete():
-                    break
+        for address in addresses:
+            if cursor.set_range(address):
+                while bytes(cursor.key())[:-_DIGEST_SIZE] == address:
+                    if not cursor.delete():
+                        break
 
     def _reload(self, txn: lmdb.Transaction, epoch: bytes | None) -> None:
-        entries = sorted(
-            (key, entry[: -_DIGEST_SIZE])
-            for entry, key in txn.cursor(db=self._table).iternext()
-        )
+        pairs = cast("Iterator[tuple[bytes, bytes]]", txn.cursor(db=self._table).iternext())
+        entries = sorted((key, entry[:-_DIGEST_SIZE]) for entry, key in pairs)
         self._keys = [key for key, _ in entries]
         self._addresses = [address for _, address in entries]
         self._epoch = epoch
@@ -231,7 +229,7 @@ def _digest(key: bytes) -> bytes:
 
 def _new_address() -> bytes:
     name = f"fairway-watch-{os.getpid()}-{uuid.uuid4().hex[:12]}"
-    if sys.platform == "linux":  # the abstract namespace: no file to clean up after a crash
+    if os.uname().sysname == "Linux":  # the abstract namespace: no file to clean up
         return b"\0" + name.encode()
     return os.path.join(tempfile.gettempdir(), name).encode()
 

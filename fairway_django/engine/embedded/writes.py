@@ -8,10 +8,8 @@ that clearing a range costs nothing per key.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
-
-from sortedcontainers import SortedDict
 
 from ..errors import AccessedUnreadable
 from .mutations import Mutation, Op, add
@@ -43,24 +41,32 @@ UNKNOWN = object()
 Entry = bytes | None | PendingAdds | _Unreadable
 
 
+#: Versionstamped keys are unknown until commit, and a cleared range is kept as a range.
+_ADDS_ENTRY = frozenset(Op) - {Op.SET_VERSIONSTAMPED_KEY, Op.CLEAR_RANGE}
+
+
 class WriteMap:
     def __init__(self) -> None:
         self.mutations: list[Mutation] = []
         self.size = 0
-        self._entries: SortedDict = SortedDict()
+        self._entries: dict[bytes, Entry] = {}
+        self._sorted_keys: list[bytes] | None = []  # rebuilt lazily after a new key
         self._cleared: list[tuple[bytes, bytes]] = []  # disjoint, sorted by begin
 
     def record(self, mutation: Mutation) -> None:
         self.mutations.append(mutation)
         self.size += len(mutation.key) + len(mutation.param)
         op, key, param = mutation
+        if op in _ADDS_ENTRY and key not in self._entries:
+            self._sorted_keys = None
         if op is Op.SET:
             self._entries[key] = param
         elif op is Op.CLEAR:
             self._entries[key] = None
         elif op is Op.CLEAR_RANGE:
-            for doomed in list(self._entries.irange(key, param, inclusive=(True, False))):
+            for doomed in self._keys_in(key, param):
                 del self._entries[doomed]
+            self._sorted_keys = None
             self._clear(key, param)
         elif op is Op.ADD:
             self._entries[key] = self._after_add(key, param)
@@ -77,7 +83,7 @@ class WriteMap:
         return entry
 
     def touches(self, begin: bytes, end: bytes) -> bool:
-        if any(True for _ in self._entries.irange(begin, end, inclusive=(True, False))):
+        if self._keys_in(begin, end):
             return True
         return any(b < end and begin < e for b, e in self._cleared)
 
@@ -85,7 +91,8 @@ class WriteMap:
         self, stored: Iterator[tuple[bytes, bytes]], begin: bytes, end: bytes, reverse: bool
     ) -> Iterator[tuple[bytes, bytes]]:
         """Merge the stored pairs of ``[begin, end)`` with this transaction's writes."""
-        local = iter(self._entries.irange(begin, end, inclusive=(True, False), reverse=reverse))
+        keys = self._keys_in(begin, end)
+        local = iter(reversed(keys) if reverse else keys)
         pending = next(local, None)
         for key, value in stored:
             while pending is not None and (pending > key if reverse else pending < key):
@@ -102,7 +109,7 @@ class WriteMap:
 
     def _local(self, key: bytes, stored: bytes | None) -> Iterator[tuple[bytes, bytes]]:
         entry = self._entries[key]
-        if entry is UNREADABLE:
+        if isinstance(entry, _Unreadable):
             raise AccessedUnreadable(f"key {key!r} holds a versionstamped value until commit")
         if isinstance(entry, PendingAdds):
             yield key, entry.resolve(stored)
@@ -116,9 +123,16 @@ class WriteMap:
         if isinstance(entry, PendingAdds):
             entry.params.append(param)
             return entry
-        if entry is UNREADABLE:
+        if isinstance(entry, _Unreadable):
             return entry
+        assert entry is None or isinstance(entry, bytes)
         return add(entry, param)
+
+    def _keys_in(self, begin: bytes, end: bytes) -> list[bytes]:
+        if self._sorted_keys is None:
+            self._sorted_keys = sorted(self._entries)
+        keys = self._sorted_keys
+        return keys[bisect_left(keys, begin) : bisect_left(keys, end)]
 
     def _is_cleared(self, key: bytes) -> bool:
         if not self._cleared:
