@@ -40,5 +40,24 @@ run real Python processes (``tests/engine/engine_worker.py``) on the same store 
 What bites
 ----------
 
-Recorded by breaking conflict detection on purpose; see below.
+Recorded by breaking conflict detection on purpose; see below. Each mutation was made by hand in
+the embedded engine, the suite run on it, and the mutation reverted (2026-11-28).
+
+1. The committer never finds a conflict (conflict-log check and in-batch check removed):
+   53 of 160 embedded cases fail. Every test of ``test_conflicts`` that expects a conflict
+   (``test_write_inside_what_was_read_conflicts`` in all 24 variants, range boundaries,
+   phantoms on missing keys and empty ranges, limited and abandoned range reads, explicit
+   read and write conflict ranges, versionstamped keys written into a read range,
+   ``test_concurrent_read_modify_write_loses_no_update``); the Hypothesis model in
+   ``test_conflict_model``; ``test_conflicts_on_long_keys_sharing_a_long_prefix_are_exact``;
+   the retry loop's re-run, give-up and retry-limit-zero tests; versionstamp order across
+   processes (its counter loses updates); the failed-commit cases of versionstamps and watches.
+2. Range ends treated as inclusive (an off-by-one in the overlap test): 5 fail:
+   ``test_random_reads_conflict_exactly_with_overlapping_writes``,
+   ``test_write_ending_where_a_read_range_begins_does_not_conflict`` (set, clear_range,
+   add_write_conflict_range) and ``test_add_write_conflict_range_makes_readers_of_it_conflict``.
+3. Limited and abandoned range reads conflicting on the whole range: 9 fail, the
+   ``test_limited_forward_…``, ``test_limited_reverse_…`` and
+   ``test_abandoned_range_read_does_not_conflict_beyond_what_it_returned`` cases.
+4. Snapshot reads recording conflicts: ``test_snapshot_reads_add_no_conflicts[get]`` fails.
 """
