@@ -17,6 +17,7 @@ import socket
 import struct
 import tempfile
 import threading
+import time
 import uuid
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
@@ -34,6 +35,9 @@ if TYPE_CHECKING:
 
 #: FDB's default limit on outstanding watches per database handle.
 MAX_WATCHES = 10_000
+#: A key nobody here watches any more stays registered this long, because the usual pattern
+#: (a subscriber re-watching after every change) would otherwise cost two writes per change.
+_UNREGISTER_AFTER_SECONDS = 2.0
 _EPOCH_KEY = b"watch_epoch"
 _EPOCH = struct.Struct(">Q")
 _DIGEST_SIZE = 20
@@ -137,6 +141,7 @@ class WatchHub:
         self._count = 0
         self._socket: socket.socket | None = None
         self._address = b""
+        self._registered: dict[bytes, float | None] = {}  # key -> unwatched since (monotonic)
 
     def add(self, key: bytes, expected: bytes | None, future: Future[None]) -> None:
         """Watch ``key`` until its value differs from ``expected`` (after the watch's commit)."""
@@ -145,10 +150,11 @@ class WatchHub:
                 future.set_exception(TooManyWatches(f"at most {MAX_WATCHES} watches at once"))
                 return
             self._listen()
-            first = key not in self._watches
+            unregistered = key not in self._registered
+            self._registered[key] = None
             self._watches.setdefault(key, []).append((expected, future))
             self._count += 1
-        if first:
+        if unregistered:
             self._environment.watch_registry.register(self._address, key)
         self._check([key])  # catch changes made before the registration was visible
 
@@ -179,13 +185,23 @@ class WatchHub:
             with self._lock:
                 keys = list(self._watches)
             self._check(keys)
+            self._forget_unwatched()
+
+    def _forget_unwatched(self) -> None:
+        cutoff = time.monotonic() - _UNREGISTER_AFTER_SECONDS
+        with self._lock:
+            stale = [k for k, since in self._registered.items() if since and since < cutoff]
+            for key in stale:
+                del self._registered[key]
+        if stale:
+            self._environment.watch_registry.unregister(self._address, stale)
 
     def _check(self, keys: list[bytes]) -> None:
         environment = self._environment
         with environment.env.begin() as txn:
             values = {key: keyspace.get(txn, environment.data, key) for key in keys}
         fired: list[Future[None]] = []
-        idle: list[bytes] = []
+        now = time.monotonic()
         with self._lock:
             for key, value in values.items():
                 remaining = []
@@ -200,20 +216,19 @@ class WatchHub:
                 if remaining:
                     self._watches[key] = remaining
                 elif self._watches.pop(key, None) is not None:
-                    idle.append(key)
+                    self._registered[key] = now
         for future in fired:
             if future.set_running_or_notify_cancel():
                 future.set_result(None)
-        if idle:
-            environment.watch_registry.unregister(self._address, idle)
 
     def close(self) -> None:
         with self._lock:
             sock, self._socket = self._socket, None
             watches, self._watches = self._watches, {}
+            registered, self._registered = list(self._registered), {}
         if sock is None:
             return
-        self._environment.watch_registry.unregister(self._address, list(watches))
+        self._environment.watch_registry.unregister(self._address, registered)
         try:
             self._environment.watch_registry.send(self._address, _STOP)
         except OSError:

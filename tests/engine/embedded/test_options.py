@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from fairway_django.engine import EngineConfigurationError, open_engine
+from fairway_django.engine import EngineConfigurationError, StorageFull, open_engine
 from fairway_django.engine.embedded import Durability, EmbeddedDatabase
 
 
@@ -72,3 +72,12 @@ def test_handles_on_one_store_share_it_and_close_independently(tmp_path: Path) -
     second.transact(lambda tr: tr.set(b"k", b"2"))
     assert second.transact(lambda tr: tr.get(b"k")) == b"2"
     second.close()
+
+
+def test_a_full_store_says_which_option_to_raise_and_keeps_what_it_had(tmp_path: Path) -> None:
+    db = open_engine(f"embedded://{tmp_path}/s?map_size=1MiB")
+    db.transact(lambda tr: tr.set(b"kept", b"v"))
+    with pytest.raises(StorageFull, match=r"is full \(map_size=1048576 bytes\).*\?map_size="):
+        for i in range(40):
+            db.transact(lambda tr, i=i: tr.set(b"big%02d" % i, bytes(90_000)))
+    assert db.transact(lambda tr: tr.get(b"kept")) == b"v"
