@@ -74,6 +74,7 @@ class Committer:
         self._queue: list[CommitRequest] = []
         self._leading = False
         self._next_prune = 0.0
+        self.batch_limit = BATCH_LIMIT
 
     def commit(self, request: CommitRequest) -> None:
         """Commit ``request`` (possibly in another thread's batch); raise its error if any."""
@@ -81,10 +82,11 @@ class Committer:
             self._queue.append(request)
             while self._leading and not request.finished:
                 self._condition.wait()
-            if not request.finished:
+            if not request.finished:  # lead: the own request first, then whoever waits
                 self._leading = True
-                batch = self._queue[:BATCH_LIMIT]
-                del self._queue[:BATCH_LIMIT]
+                self._queue.remove(request)
+                batch = [request, *self._queue[: self.batch_limit - 1]]
+                del self._queue[: self.batch_limit - 1]
         if not request.finished:
             try:
                 self._process(batch)

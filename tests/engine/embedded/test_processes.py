@@ -137,3 +137,24 @@ def test_commits_drop_the_watches_of_a_killed_process(tmp_path: Path) -> None:
     db.transact(lambda tr: tr.set(b"watched", b"changed"))  # cannot reach it: drops it
     with environment.env.begin() as txn:
         assert txn.stat(environment.watches)["entries"] == 0
+
+
+@pytest.mark.parametrize("batch_limit", [1, 3])
+def test_more_concurrent_commits_than_one_batch_takes_all_land(
+    db: EmbeddedDatabase, batch_limit: int
+) -> None:
+    db.create_transaction()._environment.committer.batch_limit = batch_limit
+    start = threading.Barrier(300)
+
+    def commit_one(worker: int) -> None:
+        tr = db.create_transaction()
+        tr.set(b"b%03d" % worker, b"v")
+        start.wait()
+        tr.commit()
+
+    threads = [threading.Thread(target=commit_one, args=(w,)) for w in range(300)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert db.transact(lambda tr: len(list(tr.get_range(b"b", b"c")))) == 300
