@@ -61,11 +61,14 @@ class Environment:
             **durability.lmdb_flags,
         )
         self.env.reader_check()  # free reader slots left by processes that were killed
+        # User keys live in LMDB's main database, the cheapest to reach; the engine's own
+        # tables are named databases, whose names LMDB keeps in that same main database:
+        # names from the system keyspace (>= b"\xff"), which user keys never enter.
         with self.env.begin(write=True) as txn:
-            self.data = self.env.open_db(b"data", txn=txn)
-            self.log = self.env.open_db(b"log", txn=txn)
-            self.watches = self.env.open_db(b"watches", txn=txn)
-            self.meta = self.env.open_db(b"meta", txn=txn)
+            self.data = self.env.open_db(None, txn=txn)
+            self.log = self.env.open_db(b"\xfflog", txn=txn)
+            self.watches = self.env.open_db(b"\xffwatches", txn=txn)
+            self.meta = self.env.open_db(b"\xffmeta", txn=txn)
         self.committer = Committer(self)
         self.watch_registry = WatchRegistry(self)
         self.watch_hub = WatchHub(self)

@@ -95,8 +95,9 @@ class EmbeddedTransaction(Transaction):
         return _SnapshotView(self)
 
     def get_read_version(self) -> int:
-        self._reader()
-        assert self._read_version is not None
+        txn = self._reader()
+        if self._read_version is None:  # asked for lazily: py-lmdb's id() is not free
+            self._read_version = txn.id()
         return self._read_version
 
     def get_range(
@@ -122,7 +123,7 @@ class EmbeddedTransaction(Transaction):
             else:
                 self._read_keys.append(key)
         if len(key) <= keyspace.SHORT_KEY_LIMIT:
-            stored = cast("bytes | None", txn.get(key, db=self._environment.data))
+            stored = cast("bytes | None", txn.get(key))  # the main database: user keys
         else:
             stored = keyspace.get(txn, self._environment.data, key)
         return entry.resolve(stored) if isinstance(entry, PendingAdds) else stored
@@ -158,8 +159,8 @@ class EmbeddedTransaction(Transaction):
             items = self._writes.overlay(items, begin, end, reverse)
         count = 0
         for key, value in items:
-            if self._state != _OPEN:
-                self._reader()  # raises the reason
+            if self._state != _OPEN or count & 1023 == 1023:
+                self._reader()  # still usable, not too old, not timed out: else raises why
             if record is not None:
                 record.last = key
             yield KeyValue(key, value)
@@ -179,7 +180,6 @@ class EmbeddedTransaction(Transaction):
         txn = self._snapshot_txn
         if txn is None:
             txn = self._snapshot_txn = self._environment.env.begin()
-            self._read_version = txn.id()
             self._read_started = now
         elif now - self._read_started > MVCC_WINDOW_SECONDS:
             self._fail(TransactionTooOld("the transaction's read version is over 5 seconds old"))
@@ -306,7 +306,7 @@ class EmbeddedTransaction(Transaction):
                 f"is {TRANSACTION_SIZE_LIMIT}: split the work into several transactions"
             )
         request = CommitRequest(
-            read_version=self._read_version,
+            read_version=None if self._snapshot_txn is None else self.get_read_version(),
             read_started=self._read_started,
             reads=reads,
             mutations=mutations,

@@ -1,0 +1,3 @@
+"""The example Django project that hosts Fairway and the ``slices`` example domain."""
+
+from __future__ import annotations
