@@ -95,9 +95,16 @@ class EmbeddedTransaction(Transaction):
         return _SnapshotView(self)
 
     def get_read_version(self) -> int:
-        txn = self._reader()
-        if self._read_version is None:  # asked for lazily: py-lmdb's id() is not free
-            self._read_version = txn.id()
+        self._reader()
+        version = self._version_read_at()
+        assert version is not None
+        return version
+
+    def _version_read_at(self) -> int | None:
+        """The snapshot's id, asked for lazily (py-lmdb's ``id()`` is not free); None if the
+        transaction never read."""
+        if self._read_version is None and self._snapshot_txn is not None:
+            self._read_version = self._snapshot_txn.id()
         return self._read_version
 
     def get_range(
@@ -306,7 +313,7 @@ class EmbeddedTransaction(Transaction):
                 f"is {TRANSACTION_SIZE_LIMIT}: split the work into several transactions"
             )
         request = CommitRequest(
-            read_version=None if self._snapshot_txn is None else self.get_read_version(),
+            read_version=self._version_read_at(),
             read_started=self._read_started,
             reads=reads,
             mutations=mutations,
