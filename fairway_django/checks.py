@@ -17,8 +17,8 @@ from django.core.checks import CheckMessage, Error
 from django.core.exceptions import ImproperlyConfigured
 
 from .conf import DEFAULTS, SETTING_NAME, read_user_settings
+from .engine import open_engine
 from .engine.errors import EngineConfigurationError
-from .engine.url import parse_store_url
 
 STORE_URL_FORMS = "embedded:///absolute/path/to/store, fdb:///path/to/fdb.cluster or fdb://"
 
@@ -46,7 +46,7 @@ def _check_store_url(url: object) -> list[CheckMessage]:
         problem = f"{name} must be a string, not {type(url).__name__}"
     else:
         try:
-            parse_store_url(url)
+            open_engine(url).close()  # engines connect lazily: this validates, opens nothing
         except EngineConfigurationError as exc:
             # The engine's message already names the accepted forms.
             problem, hint = f"{name} is not a valid store URL: {exc}", ""

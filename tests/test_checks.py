@@ -73,6 +73,9 @@ def test_e001_alone_when_the_dict_is_unusable() -> None:
         ("embedded:relative/store", "has no absolute path"),
         ("fdb:///etc/fdb.cluster#main", "has a #fragment"),
         ("", "a store URL is required"),
+        ("embedded:///srv/store?durability=bogus", "durability='bogus' is not one of"),
+        ("embedded:///srv/store?colour=blue", "unknown option(s) colour"),
+        ("fdb://?durability=full", "unknown option(s) durability"),
     ],
 )
 def test_e002_explains_a_malformed_store_url(url: str, expected: str) -> None:
