@@ -76,6 +76,11 @@ class Committer:
         self._next_prune = 0.0
         self.batch_limit = BATCH_LIMIT
 
+    @property
+    def busy(self) -> bool:
+        """A batch is being committed (a fork must not close the environment under it)."""
+        return self._leading
+
     def commit(self, request: CommitRequest) -> None:
         """Commit ``request`` (possibly in another thread's batch); raise its error if any."""
         with self._condition:
@@ -101,7 +106,7 @@ class Committer:
         environment = self._environment
         notify: set[bytes] = set()
         try:
-            with environment.write() as txn:
+            with environment.env.begin(write=True) as txn:  # counted by ``busy``
                 written = self._resolve_batch(txn, batch)
                 if written:
                     self._log(txn, written)
@@ -117,9 +122,9 @@ class Committer:
 
     def _resolve_batch(self, txn: lmdb.Transaction, batch: list[CommitRequest]) -> list[Range]:
         version = txn.id()
-        horizon = self._horizon(txn)
         oldest = min((r.read_version for r in batch if r.read_version is not None and r.reads),
                      default=None)
+        horizon = 0 if oldest is None else self._horizon(txn)
         log = [] if oldest is None else self._log_after(txn, oldest)
         written: list[Range] = []
         order = 0  # the last two bytes of the versionstamp: commit order within the batch

@@ -25,6 +25,8 @@ def point(key: bytes) -> Range:
 
 def merge(ranges: Iterable[Range]) -> list[Range]:
     """Sort ranges and join those that overlap or touch; empty ranges vanish."""
+    if isinstance(ranges, list) and len(ranges) == 1 and ranges[0][0] < ranges[0][1]:
+        return ranges  # the common single write: nothing to sort or join
     merged: list[Range] = []
     for begin, end in sorted(r for r in ranges if r[0] < r[1]):
         if merged and begin <= merged[-1][1]:
@@ -55,6 +57,9 @@ class RangeSet:
 
     def overlaps_any(self, ranges: Iterable[Range]) -> bool:
         return any(self.overlaps(begin, end) for begin, end in ranges)
+
+
+NO_READS = RangeSet(())
 
 
 def encode_entry(timestamp: float, ranges: list[Range]) -> bytes:

@@ -79,7 +79,8 @@ class Environment:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[lmdb.Transaction]:
-        """An LMDB write transaction, counted so that a fork knows whether one is running."""
+        """An LMDB write transaction outside the committer (which has its own ``busy``),
+        counted so that a fork knows whether one is running."""
         with self._writers_lock:
             self._writers += 1
         try:
@@ -91,7 +92,7 @@ class Environment:
 
     def is_idle(self) -> bool:
         """No write in progress and no transaction of this process holding a snapshot."""
-        if self._writers:
+        if self._writers or self.committer.busy:
             return False
         me = str(os.getpid())
         rows = (line.split() for line in self.env.readers().splitlines()[1:])

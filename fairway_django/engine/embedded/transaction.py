@@ -34,7 +34,7 @@ from ..limits import (
 )
 from . import conflicts, keyspace, validation
 from .committer import CommitRequest
-from .conflicts import Range, RangeSet
+from .conflicts import NO_READS, Range, RangeSet
 from .mutations import Mutation, Op, split_versionstamp_operand
 from .writes import UNKNOWN, PendingAdds, WriteMap
 
@@ -117,11 +117,18 @@ class EmbeddedTransaction(Transaction):
         if type(key) is not bytes or key >= b"\xff":
             validation.read_key(key)  # raises the precise error
         txn = self._snapshot_txn
-        if txn is None or self._deadline is not None or self._state != _OPEN:
+        if txn is None and self._deadline is None and self._state == _OPEN:
+            txn = self._snapshot_txn = self._environment.env.begin()
+            self._read_started = time.monotonic()
+        elif (
+            txn is None
+            or self._deadline is not None
+            or self._state != _OPEN
+            or time.monotonic() - self._read_started > MVCC_WINDOW_SECONDS
+        ):
             txn = self._reader()
-        elif time.monotonic() - self._read_started > MVCC_WINDOW_SECONDS:
-            txn = self._reader()
-        entry = UNKNOWN if self._writes is None else self._writes.lookup(key)
+        writes = self._writes
+        entry = UNKNOWN if writes is None else writes.lookup(key)
         if entry is not UNKNOWN and not isinstance(entry, PendingAdds):
             return entry  # type: ignore[return-value]  # known locally: no conflict
         if not _snapshot:
@@ -133,7 +140,7 @@ class EmbeddedTransaction(Transaction):
             stored = cast("bytes | None", txn.get(key))  # the main database: user keys
         else:
             stored = keyspace.get(txn, self._environment.data, key)
-        return entry.resolve(stored) if isinstance(entry, PendingAdds) else stored
+        return stored if entry is UNKNOWN else entry.resolve(stored)  # type: ignore[union-attr]
 
     def _get_range(
         self, begin: bytes, end: bytes, limit: int, reverse: bool, snapshot: bool
@@ -195,8 +202,15 @@ class EmbeddedTransaction(Transaction):
     # -- writes ------------------------------------------------------------------------------
 
     def set(self, key: bytes, value: bytes) -> None:
-        validation.write_key(key)
-        validation.value(value)
+        if (  # one test on the hot path; the precise error comes from validation
+            type(key) is not bytes
+            or type(value) is not bytes
+            or len(key) > KEY_SIZE_LIMIT
+            or len(value) > VALUE_SIZE_LIMIT
+            or key >= b"\xff"
+        ):
+            validation.write_key(key)
+            validation.value(value)
         self._record(Mutation(Op.SET, key, value))
 
     def clear(self, key: bytes) -> None:
@@ -243,7 +257,8 @@ class EmbeddedTransaction(Transaction):
             self._write_conflicts.append((begin, end))
 
     def _record(self, mutation: Mutation) -> None:
-        self._require_open()
+        if self._state != _OPEN:
+            raise self._unusable()
         if self._writes is None:
             self._writes = WriteMap()
         self._writes.record(mutation)
@@ -303,10 +318,11 @@ class EmbeddedTransaction(Transaction):
             hub.add(key, value, future)
 
     def _commit_writes(self, mutations: list[Mutation]) -> None:
-        reads = RangeSet(self._conflict_reads())
+        reads = RangeSet(self._conflict_reads()) if self._snapshot_txn is not None else NO_READS
         write_conflicts = self._write_conflicts or []
-        size = sum(len(b) + len(e) for b, e in (*reads.ranges, *write_conflicts))
-        size += self._writes.size if self._writes is not None else 0
+        size = self._writes.size if self._writes is not None else 0
+        for begin, end in (*reads.ranges, *write_conflicts):
+            size += len(begin) + len(end)
         if size > TRANSACTION_SIZE_LIMIT:
             raise TransactionTooLarge(
                 f"the transaction's mutations and conflict ranges take {size} bytes; the limit "
@@ -318,7 +334,7 @@ class EmbeddedTransaction(Transaction):
             reads=reads,
             mutations=mutations,
             write_conflicts=write_conflicts,
-            fault=self._database.faults.draw(),
+            fault=self._database.faults.draw() if self._database.faults.rate else None,
         )
         self._release_snapshot()
         self._environment.committer.commit(request)
