@@ -51,9 +51,12 @@ _PRUNE_MARGIN_SECONDS = 1.0
 _PRUNE_INTERVAL_SECONDS = 1.0
 
 
-@dataclasses.dataclass(slots=True)
+@dataclasses.dataclass(slots=True, eq=False)
 class CommitRequest:
-    """One transaction's commit: what it read (at which version) and what it writes."""
+    """One transaction's commit: what it read (at which version) and what it writes.
+
+    Compared by identity: two transactions writing the same thing are still two commits.
+    """
 
     read_version: int | None
     read_started: float | None
@@ -88,10 +91,10 @@ class Committer:
             while self._leading and not request.finished:
                 self._condition.wait()
             if not request.finished:  # lead: the own request first, then whoever waits
-                self._leading = True
                 self._queue.remove(request)
                 batch = [request, *self._queue[: self.batch_limit - 1]]
                 del self._queue[: self.batch_limit - 1]
+                self._leading = True
         if not request.finished:
             try:
                 self._process(batch)

@@ -140,7 +140,7 @@ class EmbeddedTransaction(Transaction):
             stored = cast("bytes | None", txn.get(key))  # the main database: user keys
         else:
             stored = keyspace.get(txn, self._environment.data, key)
-        return stored if entry is UNKNOWN else entry.resolve(stored)  # type: ignore[union-attr]
+        return stored if entry is UNKNOWN else entry.resolve(stored)  # type: ignore[attr-defined]
 
     def _get_range(
         self, begin: bytes, end: bytes, limit: int, reverse: bool, snapshot: bool

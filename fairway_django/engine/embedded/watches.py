@@ -12,6 +12,7 @@ reach them.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import socket
 import struct
@@ -32,6 +33,8 @@ from .conflicts import Range
 
 if TYPE_CHECKING:
     from .environment import Environment
+
+logger = logging.getLogger(__name__)
 
 #: FDB's default limit on outstanding watches per database handle.
 MAX_WATCHES = 10_000
@@ -80,6 +83,8 @@ class WatchRegistry:
                 pass  # its buffer is full of wake-ups already
             except (ConnectionRefusedError, FileNotFoundError):
                 gone.append(address)
+            except OSError as error:  # the commit is done: report, never fail it
+                logger.warning("could not wake the watching process at %r: %s", address, error)
         if gone:
             self._write(lambda txn: self._drop_addresses(txn, gone))
 

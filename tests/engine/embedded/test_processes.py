@@ -158,3 +158,23 @@ def test_more_concurrent_commits_than_one_batch_takes_all_land(
     for thread in threads:
         thread.join()
     assert db.transact(lambda tr: len(list(tr.get_range(b"b", b"c")))) == 300
+
+
+def test_identical_concurrent_commits_are_each_committed(db: EmbeddedDatabase) -> None:
+    """Transactions with the very same writes are distinct commits (a counter sees them all)."""
+    start = threading.Barrier(16)
+
+    def add_one() -> None:
+        tr = db.create_transaction()
+        tr.add(b"n", (1).to_bytes(8, "little"))
+        start.wait()
+        tr.commit()
+
+    for _ in range(5):
+        threads = [threading.Thread(target=add_one) for _ in range(16)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not any(thread.is_alive() for thread in threads), "a commit never returned"
+    assert db.transact(lambda tr: tr.get(b"n")) == (80).to_bytes(8, "little")
