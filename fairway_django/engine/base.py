@@ -155,9 +155,8 @@ class Database(ABC):
         after ``retry_limit`` re-runs (the database's policy when None); the last error is then
         raised. ``timeout`` bounds the whole loop, as FDB's timeout option does.
         """
-        return run_with_retries(
-            self.create_transaction, fn, self.retry.with_limit(retry_limit), timeout
-        )
+        policy = self.retry if retry_limit is None else self.retry.with_limit(retry_limit)
+        return run_with_retries(self.create_transaction, fn, policy, timeout)
 
     def __enter__(self) -> Database:
         return self

@@ -26,9 +26,7 @@ class RetryPolicy:
     initial_backoff: float = 0.01
     max_backoff: float = 1.0
 
-    def with_limit(self, retry_limit: int | None) -> RetryPolicy:
-        if retry_limit is None:
-            return self
+    def with_limit(self, retry_limit: int) -> RetryPolicy:
         return dataclasses.replace(self, retry_limit=retry_limit)
 
     def backoff(self, attempt: int) -> float:
@@ -46,10 +44,13 @@ def run_with_retries(
     deadline = None if timeout is None else time.monotonic() + timeout
     attempt = 0
     while True:
-        remaining = None if deadline is None else deadline - time.monotonic()
-        if remaining is not None and remaining <= 0:
-            raise TransactionTimedOut(f"gave up after {timeout}s and {attempt} retries")
-        tr = create_transaction(timeout=remaining)
+        if deadline is None:
+            tr = create_transaction()
+        else:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TransactionTimedOut(f"gave up after {timeout}s and {attempt} retries")
+            tr = create_transaction(timeout=remaining)
         try:
             result = fn(tr)
             tr.commit()
