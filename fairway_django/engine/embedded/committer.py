@@ -1,10 +1,11 @@
 """Group commit and conflict resolution: the embedded engine's commit path.
 
 Threads of one process hand their transactions to a queue; whichever thread finds no commit in
-progress leads: it opens one LMDB write transaction (LMDB's writer lock, fair across
-processes, orders it against every other process), resolves each queued transaction against
-the conflict log, applies the ones that pass, appends their written ranges to the log and
-makes the whole batch durable with a single sync. Batching is what FDB's commit proxies do;
+progress leads: it opens one LMDB write transaction on the data (LMDB's writer lock, fair
+across processes, orders it against every other process), resolves each queued transaction
+against the conflict log, applies the ones that pass, appends their written ranges to the log
+(in the unsynced coordination environment, committed first) and makes the whole batch durable
+with a single sync. Batching is what FDB's commit proxies do;
 it lets several threads share the cost of one fsync without any waiting window.
 
 The commit version is the LMDB write transaction's id, which LMDB increments with every
@@ -107,28 +108,37 @@ class Committer:
 
     def _process(self, batch: list[CommitRequest]) -> None:
         environment = self._environment
-        notify: set[bytes] = set()
+        written: list[Range] = []
         try:
+            # The data's writer lock first, always: it orders commits across processes. The
+            # log entry commits before the data, so a later commit never misses it (an entry
+            # whose data commit then fails only makes for a spurious conflict).
             with environment.env.begin(write=True) as txn:  # counted by ``busy``
-                written = self._resolve_batch(txn, batch)
-                if written:
-                    self._log(txn, written)
-                    notify = environment.watch_registry.watchers_of(txn, written)
+                with environment.coordination.env.begin(write=True) as log_txn:
+                    written = self._resolve_batch(txn, log_txn, batch)
+                    if written:
+                        self._log(log_txn, txn.id(), written)
         except lmdb.MapFullError:
+            written = []
             self._fail_all(batch, StorageFull(environment.full_message()))
         except BaseException as error:  # the batch's write transaction was aborted
+            written = []
             self._fail_all(batch, error)
         finally:
             for request in batch:
                 request.finished = True
-        environment.watch_registry.notify(notify)
+        if written:  # looked up after the data commit, so no watch registered meanwhile is missed
+            registry = environment.watch_registry
+            registry.notify(registry.watchers_of(written))
 
-    def _resolve_batch(self, txn: lmdb.Transaction, batch: list[CommitRequest]) -> list[Range]:
+    def _resolve_batch(
+        self, txn: lmdb.Transaction, log_txn: lmdb.Transaction, batch: list[CommitRequest]
+    ) -> list[Range]:
         version = txn.id()
         oldest = min((r.read_version for r in batch if r.read_version is not None and r.reads),
                      default=None)
-        horizon = 0 if oldest is None else self._horizon(txn)
-        log = [] if oldest is None else self._log_after(txn, oldest)
+        horizon = 0 if oldest is None else self._horizon(log_txn)
+        log = [] if oldest is None else self._log_after(log_txn, oldest)
         written: list[Range] = []
         order = 0  # the last two bytes of the versionstamp: commit order within the batch
         for request in batch:
@@ -199,29 +209,30 @@ class Committer:
             written.append(conflicts.point(key))
         return written
 
-    def _log(self, txn: lmdb.Transaction, written: list[Range]) -> None:
+    def _log(self, txn: lmdb.Transaction, version: int, written: list[Range]) -> None:
         now = time.time()
-        txn.put(_VERSION.pack(txn.id()), conflicts.encode_entry(now, written), db=self._environment.log)
+        log = self._environment.coordination.log
+        txn.put(_VERSION.pack(version), conflicts.encode_entry(now, written), db=log)
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + _PRUNE_INTERVAL_SECONDS
             self._prune(txn, now - (MVCC_WINDOW_SECONDS + _PRUNE_MARGIN_SECONDS))
 
     def _prune(self, txn: lmdb.Transaction, cutoff: float) -> None:
         """Drop entries older than ``cutoff``; later, transactions older than them are too old."""
-        cursor = txn.cursor(db=self._environment.log)
+        cursor = txn.cursor(db=self._environment.coordination.log)
         horizon = None
         while cursor.first() and conflicts.entry_timestamp(bytes(cursor.value())) < cutoff:
             horizon = _VERSION.unpack(cursor.key())[0]
             cursor.delete()
         if horizon is not None:
-            txn.put(_HORIZON_KEY, _VERSION.pack(horizon), db=self._environment.meta)
+            txn.put(_HORIZON_KEY, _VERSION.pack(horizon), db=self._environment.coordination.meta)
 
     def _horizon(self, txn: lmdb.Transaction) -> int:
-        raw = txn.get(_HORIZON_KEY, db=self._environment.meta)
+        raw = txn.get(_HORIZON_KEY, db=self._environment.coordination.meta)
         return 0 if raw is None else int(_VERSION.unpack(raw)[0])
 
     def _log_after(self, txn: lmdb.Transaction, version: int) -> list[tuple[int, bytes]]:
-        cursor = txn.cursor(db=self._environment.log)
+        cursor = txn.cursor(db=self._environment.coordination.log)
         if not cursor.set_range(_VERSION.pack(version + 1)):
             return []
         entries = cast("Iterator[tuple[bytes, bytes]]", cursor.iternext())

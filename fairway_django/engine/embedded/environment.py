@@ -13,16 +13,15 @@ child, which says so: fork before using the store, or use the ``spawn`` start me
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import os
 import threading
-from collections.abc import Iterator
 
 import lmdb
 
 from ..errors import EngineConfigurationError
 from .committer import Committer
+from .coordination import Coordination
 from .watches import WatchHub, WatchRegistry
 
 #: Readers (open transactions) across all processes; each uses 64 bytes of the lock file.
@@ -47,56 +46,39 @@ class Durability(enum.Enum):
 
 
 class Environment:
+    """One store in this process: its data (LMDB, synced as ``durability`` says), its
+    coordination state (never synced), the committer and the watches."""
+
     def __init__(self, path: str, durability: Durability, map_size: int) -> None:
         os.makedirs(path, exist_ok=True)
         self.path = path
         self.durability = durability
         self.map_size = map_size
         self.pid = os.getpid()
+        # User keys are the keys of LMDB's main database, the cheapest to reach; the data
+        # environment holds nothing else.
         self.env = lmdb.open(
-            path,
-            map_size=map_size,
-            max_dbs=4,
-            max_readers=MAX_READERS,
-            **durability.lmdb_flags,
+            path, map_size=map_size, max_readers=MAX_READERS, **durability.lmdb_flags
         )
         self.env.reader_check()  # free reader slots left by processes that were killed
-        # User keys live in LMDB's main database, the cheapest to reach; the engine's own
-        # tables are named databases, whose names LMDB keeps in that same main database:
-        # names from the system keyspace (>= b"\xff"), which user keys never enter.
-        with self.env.begin(write=True) as txn:
-            self.data = self.env.open_db(None, txn=txn)
-            self.log = self.env.open_db(b"\xfflog", txn=txn)
-            self.watches = self.env.open_db(b"\xffwatches", txn=txn)
-            self.meta = self.env.open_db(b"\xffmeta", txn=txn)
+        self.data = self.env.open_db(None)
+        self.coordination = Coordination(path)
         self.committer = Committer(self)
         self.watch_registry = WatchRegistry(self)
         self.watch_hub = WatchHub(self)
         self.users = 0
         self.idle_at_fork = False
-        self._writers = 0
-        self._writers_lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def write(self) -> Iterator[lmdb.Transaction]:
-        """An LMDB write transaction outside the committer (which has its own ``busy``),
-        counted so that a fork knows whether one is running."""
-        with self._writers_lock:
-            self._writers += 1
-        try:
-            with self.env.begin(write=True) as txn:
-                yield txn
-        finally:
-            with self._writers_lock:
-                self._writers -= 1
 
     def is_idle(self) -> bool:
         """No write in progress and no transaction of this process holding a snapshot."""
-        if self._writers or self.committer.busy:
+        if self.committer.busy or self.coordination.writing:
             return False
         me = str(os.getpid())
-        rows = (line.split() for line in self.env.readers().splitlines()[1:])
-        return not any(row[0] == me and row[2] != "-" for row in rows if len(row) == 3)
+        for env in (self.env, self.coordination.env):
+            rows = (line.split() for line in env.readers().splitlines()[1:])
+            if any(row[0] == me and row[2] != "-" for row in rows if len(row) == 3):
+                return False
+        return True
 
     def full_message(self) -> str:
         return (
@@ -107,6 +89,12 @@ class Environment:
     def close(self) -> None:
         self.watch_hub.close()
         self.watch_registry.close()
+        self.coordination.close()
+        self.env.close()
+
+    def close_inherited(self) -> None:
+        """In a forked child: close the parent's handles without touching its watches."""
+        self.coordination.close()
         self.env.close()
 
 
@@ -161,7 +149,7 @@ def _forget_after_fork() -> None:
     pid = os.getpid()
     for path, environment in _open.items():
         if environment.idle_at_fork:
-            environment.env.close()  # frees py-lmdb's record; no parent reader to disturb
+            environment.close_inherited()  # frees py-lmdb's record; no parent reader to disturb
         else:
             _busy_at_fork.add(path)
             _inherited.append(environment)  # kept referenced: never closed, never used

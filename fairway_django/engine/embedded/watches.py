@@ -1,7 +1,7 @@
 """Watches that fire across processes without polling the store.
 
-Each process that watches binds a Unix datagram socket and lists, in the store's ``watches``
-table, the keys it watches with that socket's address. A commit that writes a listed key sends
+Each process that watches binds a Unix datagram socket and lists, in the store's coordination
+environment, the keys it watches with that socket's address. A commit that writes a listed key sends
 one datagram to each watching process after it is durable; the process's listener thread then
 re-reads its watched keys and completes the futures whose value changed. A datagram carries no
 information, so a full socket buffer loses nothing: the pending datagram already asks for the
@@ -59,11 +59,13 @@ class WatchRegistry:
         self._sender: socket.socket | None = None
         self._lock = threading.Lock()
 
-    def watchers_of(self, txn: lmdb.Transaction, written: Iterable[Range]) -> set[bytes]:
-        """Addresses of the processes watching a key inside ``written`` (inside a commit)."""
-        epoch = cast("bytes | None", txn.get(_EPOCH_KEY, db=self._environment.meta))
-        if epoch != self._epoch:
-            self._reload(txn, epoch)
+    def watchers_of(self, written: Iterable[Range]) -> set[bytes]:
+        """Addresses of the processes watching a key inside ``written`` (after a commit)."""
+        coordination = self._environment.coordination
+        with coordination.env.begin() as txn:
+            epoch = txn.get(_EPOCH_KEY, db=coordination.meta)
+            if epoch != self._epoch:
+                self._reload(txn, epoch)
         if not self._keys:
             return set()
         found = set()
@@ -103,12 +105,12 @@ class WatchRegistry:
 
     @property
     def _table(self) -> lmdb._Database:
-        return self._environment.watches
+        return self._environment.coordination.watches
 
     def _write(self, change: Callable[[lmdb.Transaction], object]) -> None:
         """Change the table and bump its epoch, so that committers reload their copy."""
-        meta = self._environment.meta
-        with self._environment.write() as txn:
+        meta = self._environment.coordination.meta
+        with self._environment.coordination.write() as txn:
             change(txn)
             raw = txn.get(_EPOCH_KEY, db=meta)
             epoch = 0 if raw is None else _EPOCH.unpack(raw)[0]

@@ -129,14 +129,14 @@ def test_commits_drop_the_watches_of_a_killed_process(tmp_path: Path) -> None:
     assert watcher.stdout is not None
     assert watcher.stdout.readline().strip() == "watching"
     db = open_engine(url)
-    environment = db.create_transaction()._environment
-    with environment.env.begin() as txn:
-        assert txn.stat(environment.watches)["entries"] == 1
+    coordination = db.create_transaction()._environment.coordination
+    with coordination.env.begin() as txn:
+        assert txn.stat(coordination.watches)["entries"] == 1
     os.kill(watcher.pid, signal.SIGKILL)
     watcher.wait()
     db.transact(lambda tr: tr.set(b"watched", b"changed"))  # cannot reach it: drops it
-    with environment.env.begin() as txn:
-        assert txn.stat(environment.watches)["entries"] == 0
+    with coordination.env.begin() as txn:
+        assert txn.stat(coordination.watches)["entries"] == 0
 
 
 @pytest.mark.parametrize("batch_limit", [1, 3])
