@@ -33,7 +33,7 @@ from ..errors import (
     TransactionTooOld,
 )
 from ..limits import MVCC_WINDOW_SECONDS
-from . import conflicts, keyspace
+from . import conflicts
 from .conflicts import Range, RangeSet
 from .faults import Fault
 from .mutations import Mutation, Op, add, stamp
@@ -188,24 +188,24 @@ class Committer:
     def _apply(
         self, txn: lmdb.Transaction, request: CommitRequest, versionstamp: bytes
     ) -> list[Range]:
-        data = self._environment.data
+        keyspace = self._environment.keyspace
         written = list(request.write_conflicts)
         for op, key, param in request.mutations:
             if op is Op.SET:
-                keyspace.put(txn, data, key, param)
+                keyspace.put(txn, key, param)
             elif op is Op.CLEAR:
-                keyspace.delete(txn, data, key)
+                keyspace.delete(txn, key)
             elif op is Op.CLEAR_RANGE:
-                keyspace.clear_range(txn, data, key, param)
+                keyspace.clear_range(txn, key, param)
                 written.append((key, param))
                 continue
             elif op is Op.ADD:
-                keyspace.put(txn, data, key, add(keyspace.get(txn, data, key), param))
+                keyspace.put(txn, key, add(keyspace.get(txn, key), param))
             elif op is Op.SET_VERSIONSTAMPED_KEY:
                 key = stamp(key, versionstamp)
-                keyspace.put(txn, data, key, param)
+                keyspace.put(txn, key, param)
             else:
-                keyspace.put(txn, data, key, stamp(param, versionstamp))
+                keyspace.put(txn, key, stamp(param, versionstamp))
             written.append(conflicts.point(key))
         return written
 

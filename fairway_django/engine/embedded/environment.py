@@ -22,6 +22,7 @@ import lmdb
 from ..errors import EngineConfigurationError
 from .committer import Committer
 from .coordination import Coordination
+from .keyspace import Keyspace
 from .watches import WatchHub, WatchRegistry
 
 #: Readers (open transactions) across all processes; each uses 64 bytes of the lock file.
@@ -55,13 +56,16 @@ class Environment:
         self.durability = durability
         self.map_size = map_size
         self.pid = os.getpid()
-        # User keys are the keys of LMDB's main database, the cheapest to reach; the data
-        # environment holds nothing else.
+        # User keys are the keys of LMDB's main database, the cheapest to reach, but for the
+        # few LMDB cannot hold as they are (see keyspace).
         self.env = lmdb.open(
-            path, map_size=map_size, max_readers=MAX_READERS, **durability.lmdb_flags
+            path, map_size=map_size, max_dbs=1, max_readers=MAX_READERS, **durability.lmdb_flags
         )
         self.env.reader_check()  # free reader slots left by processes that were killed
-        self.data = self.env.open_db(None)
+        with self.env.begin(write=True) as txn:
+            # Its name is in the system keyspace (>= b"\xff"), where user keys never go.
+            special = self.env.open_db(b"\xffspecial-keys", txn=txn)
+        self.keyspace = Keyspace(self.env.open_db(None), special)
         self.coordination = Coordination(path)
         self.committer = Committer(self)
         self.watch_registry = WatchRegistry(self)

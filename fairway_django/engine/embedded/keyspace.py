@@ -1,132 +1,142 @@
-"""FDB-sized keys on LMDB, whose keys stop at 511 bytes.
+"""FDB's keyspace on LMDB: every key from b"" to 10,000 bytes, in FDB's order.
 
-Keys of up to ``SHORT_KEY_LIMIT`` bytes (nearly all keys) are LMDB keys as they are. A longer
-key ``P + T`` (``P`` its first ``SHORT_KEY_LIMIT`` bytes) lives in a *bucket*: the LMDB entry
-``P + b"\\x00"``, whose value lists every long key with that prefix as sorted (tail, value)
-pairs. No short key can be as long as a bucket key, and a bucket sorts right after ``P`` and
-before every other short key, so one LMDB cursor walk visits all keys in FDB order. Buckets
-are rare and small; the common path pays one length comparison.
+LMDB keys are 1 to 511 bytes. Keys of 1 to ``SHORT_KEY_LIMIT`` bytes, nearly all of them, are
+keys of LMDB's main database as they are. The others (the empty key, and keys longer than
+that) live in a separate *special* database, in buckets: the key ``P + T`` (``P`` its first
+``SHORT_KEY_LIMIT`` bytes at most) is listed, as sorted (tail, value) pairs, under the LMDB
+key ``P + b"\\x00"``. Range reads walk the main database with C iterators alone and merge in
+the special keys of the range, which are rare, in Python.
 """
 
 from __future__ import annotations
 
+import heapq
+import operator
 import struct
 from bisect import bisect_left
 from collections.abc import Iterator
+from functools import partial
+from itertools import takewhile
 from typing import cast
 
 import lmdb
 
 SHORT_KEY_LIMIT = 510
-_BUCKET_KEY_LENGTH = SHORT_KEY_LIMIT + 1
 _LENGTHS = struct.Struct("<II")
 
 Pairs = list[tuple[bytes, bytes]]
 
 
-def get(txn: lmdb.Transaction, db: lmdb._Database, key: bytes) -> bytes | None:
-    if len(key) <= SHORT_KEY_LIMIT:
-        return cast("bytes | None", txn.get(key, db=db))
-    pairs = _load(txn, db, key)
-    tail = key[SHORT_KEY_LIMIT:]
-    index = _index(pairs, tail)
-    return pairs[index][1] if index < len(pairs) and pairs[index][0] == tail else None
+class Keyspace:
+    def __init__(self, main: lmdb._Database, special: lmdb._Database) -> None:
+        self.main = main
+        self.special = special
 
+    def get(self, txn: lmdb.Transaction, key: bytes) -> bytes | None:
+        if 0 < len(key) <= SHORT_KEY_LIMIT:
+            return cast("bytes | None", txn.get(key, db=self.main))
+        pairs = self._bucket(txn, key)
+        index = _index(pairs, _tail(key))
+        return pairs[index][1] if index < len(pairs) and pairs[index][0] == _tail(key) else None
 
-def put(txn: lmdb.Transaction, db: lmdb._Database, key: bytes, value: bytes) -> None:
-    if len(key) <= SHORT_KEY_LIMIT:
-        txn.put(key, value, db=db)
-        return
-    pairs = _load(txn, db, key)
-    tail = key[SHORT_KEY_LIMIT:]
-    index = _index(pairs, tail)
-    if index < len(pairs) and pairs[index][0] == tail:
-        pairs[index] = (tail, value)
-    else:
-        pairs.insert(index, (tail, value))
-    _store(txn, db, key, pairs)
-
-
-def delete(txn: lmdb.Transaction, db: lmdb._Database, key: bytes) -> None:
-    if len(key) <= SHORT_KEY_LIMIT:
-        txn.delete(key, db=db)
-        return
-    pairs = _load(txn, db, key)
-    tail = key[SHORT_KEY_LIMIT:]
-    index = _index(pairs, tail)
-    if index < len(pairs) and pairs[index][0] == tail:
-        del pairs[index]
-        _store(txn, db, key, pairs)
-
-
-def iterate(
-    txn: lmdb.Transaction, db: lmdb._Database, begin: bytes, end: bytes, reverse: bool
-) -> Iterator[tuple[bytes, bytes]]:
-    """Yield the pairs with ``begin <= key < end``, streaming from an LMDB cursor."""
-    low, high = _lmdb_key(begin), _lmdb_key(end)
-    high_is_bucket = len(end) > SHORT_KEY_LIMIT
-    cursor = txn.cursor(db=db)
-    if reverse:
-        entries = _backward(cursor, low, high, high_is_bucket)
-    else:
-        entries = _forward(cursor, low, high, high_is_bucket)
-    for lmdb_key, value in entries:
-        if len(lmdb_key) != _BUCKET_KEY_LENGTH:
-            yield lmdb_key, value
-            continue
-        prefix = lmdb_key[:SHORT_KEY_LIMIT]
-        pairs = _decode(value)
-        for tail, pair_value in reversed(pairs) if reverse else pairs:
-            key = prefix + tail
-            if begin <= key < end:
-                yield key, pair_value
-
-
-def clear_range(txn: lmdb.Transaction, db: lmdb._Database, begin: bytes, end: bytes) -> None:
-    doomed = [key for key, _ in iterate(txn, db, begin, end, reverse=False)]
-    for key in doomed:
-        delete(txn, db, key)
-
-
-def _forward(
-    cursor: lmdb.Cursor, low: bytes, high: bytes, high_is_bucket: bool
-) -> Iterator[tuple[bytes, bytes]]:
-    if not cursor.set_range(low):
-        return
-    for key, value in cast("Iterator[tuple[bytes, bytes]]", cursor.iternext()):
-        if key >= high and not (high_is_bucket and key == high):
+    def put(self, txn: lmdb.Transaction, key: bytes, value: bytes) -> None:
+        if 0 < len(key) <= SHORT_KEY_LIMIT:
+            txn.put(key, value, db=self.main)
             return
-        yield key, value
+        pairs = self._bucket(txn, key)
+        tail = _tail(key)
+        index = _index(pairs, tail)
+        if index < len(pairs) and pairs[index][0] == tail:
+            pairs[index] = (tail, value)
+        else:
+            pairs.insert(index, (tail, value))
+        txn.put(_bucket_key(key), _encode(pairs), db=self.special)
+
+    def delete(self, txn: lmdb.Transaction, key: bytes) -> None:
+        if 0 < len(key) <= SHORT_KEY_LIMIT:
+            txn.delete(key, db=self.main)
+            return
+        pairs = self._bucket(txn, key)
+        tail = _tail(key)
+        index = _index(pairs, tail)
+        if index < len(pairs) and pairs[index][0] == tail:
+            del pairs[index]
+            if pairs:
+                txn.put(_bucket_key(key), _encode(pairs), db=self.special)
+            else:
+                txn.delete(_bucket_key(key), db=self.special)
+
+    def iterate(
+        self, txn: lmdb.Transaction, begin: bytes, end: bytes, reverse: bool
+    ) -> Iterator[tuple[bytes, bytes]]:
+        """The pairs with ``begin <= key < end`` in key order (descending if ``reverse``).
+
+        The main database's part is a pipeline of C iterators over one cursor, so reading it
+        costs no Python per pair; the cursor stays on the last pair taken.
+        """
+        main = self._main_range(txn, begin, end, reverse)
+        special = self._special_range(txn, begin, end, reverse)
+        if not special:
+            return main
+        return heapq.merge(main, special, key=operator.itemgetter(0), reverse=reverse)
+
+    def clear_range(self, txn: lmdb.Transaction, begin: bytes, end: bytes) -> None:
+        for key, _ in self._special_range(txn, begin, end, reverse=False):
+            self.delete(txn, key)
+        cursor = txn.cursor(db=self.main)
+        if not cursor.set_range(begin or b"\x00"):
+            return
+        while bytes(cursor.key()) < end and cursor.delete():  # delete() moves to the next pair
+            pass
+
+    def _main_range(
+        self, txn: lmdb.Transaction, begin: bytes, end: bytes, reverse: bool
+    ) -> Iterator[tuple[bytes, bytes]]:
+        cursor = txn.cursor(db=self.main)
+        if reverse:
+            if cursor.set_range(end):  # the first key at or after end: step back once
+                if not cursor.prev():
+                    return iter(())
+            elif not cursor.last():
+                return iter(())
+            # Tuples compare element-wise: (begin,) <= (key, value) exactly when begin <= key.
+            return takewhile(partial(operator.le, (begin,)), _pairs(cursor.iterprev()))
+        if not cursor.set_range(begin or b"\x00"):
+            return iter(())
+        return takewhile(partial(operator.gt, (end,)), _pairs(cursor.iternext()))
+
+    def _special_range(
+        self, txn: lmdb.Transaction, begin: bytes, end: bytes, reverse: bool
+    ) -> Pairs:
+        cursor = txn.cursor(db=self.special)
+        found: Pairs = []
+        if cursor.set_range(begin[:SHORT_KEY_LIMIT] or b"\x00"):
+            for bucket_key, blob in cast("Iterator[tuple[bytes, bytes]]", cursor.iternext()):
+                prefix = bucket_key[:-1]
+                if prefix >= end:
+                    break
+                found += [(prefix + t, v) for t, v in _decode(blob) if begin <= prefix + t < end]
+        found.sort(reverse=reverse)
+        return found
+
+    def _bucket(self, txn: lmdb.Transaction, key: bytes) -> Pairs:
+        blob = cast("bytes | None", txn.get(_bucket_key(key), db=self.special))
+        return [] if blob is None else _decode(blob)
 
 
-def _backward(
-    cursor: lmdb.Cursor, low: bytes, high: bytes, high_is_bucket: bool
+def _pairs(
+    iterator: Iterator[tuple[bytes | memoryview, bytes | memoryview]],
 ) -> Iterator[tuple[bytes, bytes]]:
-    if not cursor.set_range(high):
-        if not cursor.last():
-            return
-    elif not (high_is_bucket and cursor.key() == high) and not cursor.prev():
-        return
-    for key, value in cast("Iterator[tuple[bytes, bytes]]", cursor.iterprev()):
-        if key < low:
-            return
-        yield key, value
+    """py-lmdb's iterators, typed as they behave here: bytes, never buffers."""
+    return cast("Iterator[tuple[bytes, bytes]]", iterator)
 
 
-def _lmdb_key(key: bytes) -> bytes:
-    return key if len(key) <= SHORT_KEY_LIMIT else key[:SHORT_KEY_LIMIT] + b"\x00"
+def _bucket_key(key: bytes) -> bytes:
+    return key[:SHORT_KEY_LIMIT] + b"\x00"
 
 
-def _load(txn: lmdb.Transaction, db: lmdb._Database, key: bytes) -> Pairs:
-    blob = cast("bytes | None", txn.get(_lmdb_key(key), db=db))
-    return [] if blob is None else _decode(blob)
-
-
-def _store(txn: lmdb.Transaction, db: lmdb._Database, key: bytes, pairs: Pairs) -> None:
-    if pairs:
-        txn.put(_lmdb_key(key), _encode(pairs), db=db)
-    else:
-        txn.delete(_lmdb_key(key), db=db)
+def _tail(key: bytes) -> bytes:
+    return key[SHORT_KEY_LIMIT:]
 
 
 def _index(pairs: Pairs, tail: bytes) -> int:

@@ -9,7 +9,9 @@ the recorded read-conflict ranges and applies the mutations atomically.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from functools import partial
+from itertools import chain, islice
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, cast
 
@@ -32,9 +34,10 @@ from ..limits import (
     TRANSACTION_SIZE_LIMIT,
     VALUE_SIZE_LIMIT,
 )
-from . import conflicts, keyspace, validation
+from . import conflicts, validation
 from .committer import CommitRequest
 from .conflicts import NO_READS, Range, RangeSet
+from .keyspace import SHORT_KEY_LIMIT
 from .mutations import Mutation, Op, split_versionstamp_operand
 from .writes import UNKNOWN, PendingAdds, WriteMap
 
@@ -43,6 +46,10 @@ if TYPE_CHECKING:
     from .environment import Environment
 
 _OPEN, _COMMITTING, _COMMITTED, _CANCELLED, _FAILED = range(5)
+#: Range reads hand out batches of pairs growing from the first size to the largest.
+_FIRST_BATCH, _MAX_BATCH = 16, 4096
+#: Makes a KeyValue from a (key, value) pair in C, skipping NamedTuple's Python ``__new__``.
+_key_value = cast("Callable[[tuple[bytes, bytes]], KeyValue]", partial(tuple.__new__, KeyValue))
 
 
 class _RangeRead:
@@ -136,10 +143,10 @@ class EmbeddedTransaction(Transaction):
                 self._read_keys = [key]
             else:
                 self._read_keys.append(key)
-        if len(key) <= keyspace.SHORT_KEY_LIMIT:
-            stored = cast("bytes | None", txn.get(key))  # the main database: user keys
+        if 0 < len(key) <= SHORT_KEY_LIMIT:
+            stored = cast("bytes | None", txn.get(key))  # the main database: plain keys
         else:
-            stored = keyspace.get(txn, self._environment.data, key)
+            stored = self._environment.keyspace.get(txn, key)
         return stored if entry is UNKNOWN else entry.resolve(stored)  # type: ignore[attr-defined]
 
     def _get_range(
@@ -151,38 +158,43 @@ class EmbeddedTransaction(Transaction):
         txn = self._reader()
         if begin >= end:
             return iter(())
+        items = self._environment.keyspace.iterate(txn, begin, end, reverse)
+        if self._writes is not None and self._writes.touches(begin, end):
+            items = self._writes.overlay(items, begin, end, reverse)
         record = None
         if not snapshot:
             record = _RangeRead(begin, end, reverse)
             if self._read_ranges is None:
                 self._read_ranges = []
             self._read_ranges.append(record)
-        return self._stream(txn, begin, end, limit, reverse, record)
+        return chain.from_iterable(self._batches(items, limit, record))
 
-    def _stream(
-        self,
-        txn: lmdb.Transaction,
-        begin: bytes,
-        end: bytes,
-        limit: int,
-        reverse: bool,
-        record: _RangeRead | None,
-    ) -> Iterator[KeyValue]:
-        items = keyspace.iterate(txn, self._environment.data, begin, end, reverse)
-        if self._writes is not None and self._writes.touches(begin, end):
-            items = self._writes.overlay(items, begin, end, reverse)
-        count = 0
-        for key, value in items:
-            if self._state != _OPEN or count & 1023 == 1023:
-                self._reader()  # still usable, not too old, not timed out: else raises why
-            if record is not None:
-                record.last = key
-            yield KeyValue(key, value)
-            count += 1
-            if count == limit:
+    def _batches(
+        self, items: Iterator[tuple[bytes, bytes]], limit: int, record: _RangeRead | None
+    ) -> Iterator[list[KeyValue]]:
+        """The range in batches that grow as they are consumed, as FDB's iterator mode does.
+
+        Within a batch no Python runs per pair. Between batches the transaction is checked
+        (cancelled, too old, timed out), and each batch fetched joins the read-conflict range,
+        as in FDB: a read abandoned part-way conflicts on what it fetched, a limited read
+        exactly up to its last pair.
+        """
+        size, remaining = _FIRST_BATCH, limit
+        while True:
+            want = min(size, remaining) if limit else size
+            batch = list(map(_key_value, islice(items, want)))
+            if record is not None and batch:
+                record.last = batch[-1][0]
+            yield batch
+            if len(batch) < want:
+                if record is not None:
+                    record.complete = True
                 return
-        if record is not None:
-            record.complete = True
+            remaining -= want
+            if limit and not remaining:
+                return
+            size = min(2 * size, _MAX_BATCH)
+            self._reader()  # still usable, not too old, not timed out: else raises why
 
     def _reader(self) -> lmdb.Transaction:
         """The snapshot to read from, after checking this transaction may still read."""

@@ -28,7 +28,6 @@ from typing import TYPE_CHECKING, cast
 import lmdb
 
 from ..errors import TooManyWatches
-from . import keyspace
 from .conflicts import Range
 
 if TYPE_CHECKING:
@@ -206,7 +205,7 @@ class WatchHub:
     def _check(self, keys: list[bytes]) -> None:
         environment = self._environment
         with environment.env.begin() as txn:
-            values = {key: keyspace.get(txn, environment.data, key) for key in keys}
+            values = {key: environment.keyspace.get(txn, key) for key in keys}
         fired: list[Future[None]] = []
         now = time.monotonic()
         with self._lock:

@@ -295,21 +295,15 @@ def test_abandoned_range_read_conflicts_on_what_it_returned(engine, written):
     )
 
 
-@pytest.mark.parametrize("written", ["k2\x00", "k4", "y"])
-def test_abandoned_range_read_does_not_conflict_beyond_what_it_returned(
-    engine, written
-):
-    """The embedded engine adds a read-conflict range only up to the last pair it yielded.
+@pytest.mark.parametrize("written", ["z", "z\x00", "zz"])
+def test_abandoned_range_read_never_conflicts_beyond_the_range_it_asked_for(engine, written):
+    """A range read abandoned part-way conflicts at most on what its client fetched.
 
-    That is at most what FDB adds: FDB's client reads a range in batches and adds a conflict
-    range for every batch it fetched, which may reach past the pairs the caller consumed (with
-    five keys, the first batch holds them all). So FDB may conflict here; the embedded engine
-    must not, and a layer above must never rely on either (it reads with a limit to be exact).
+    Both engines read ranges in batches and add a conflict range for every batch fetched,
+    which may reach past the pairs the caller consumed (with five keys, the first batch holds
+    them all), but never past the range asked for. A layer that needs exact conflicts reads
+    with a limit.
     """
-    if engine.name == "fdb":
-        pytest.skip(
-            "FDB conflicts on the whole batch its client fetched, beyond what was read"
-        )
     _five_keys(engine)
     assert not commit_conflicts(
         engine.db,

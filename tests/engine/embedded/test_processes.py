@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fairway_django.engine import open_engine
+from fairway_django.engine import NotCommitted, open_engine
 from fairway_django.engine.embedded import EmbeddedDatabase
 
 from .conftest import python
@@ -178,3 +178,26 @@ def test_identical_concurrent_commits_are_each_committed(db: EmbeddedDatabase) -
             thread.join(timeout=30)
         assert not any(thread.is_alive() for thread in threads), "a commit never returned"
     assert db.transact(lambda tr: tr.get(b"n")) == (80).to_bytes(8, "little")
+
+
+def test_range_reads_fetch_in_growing_batches_and_conflict_on_what_they_fetched(
+    db: EmbeddedDatabase,
+) -> None:
+    """The embedded engine's batches: 16 pairs first, then doubling. A read abandoned after
+    two pairs conflicts on the first batch it fetched, not on the rest of the range."""
+    db.transact(lambda tr: [tr.set(b"k%03d" % i, b"v") for i in range(100)])
+
+    def abandoned_read_conflicts_with(key: bytes) -> bool:
+        reader = db.create_transaction()
+        stream = reader.get_range(b"k", b"l")
+        next(stream), next(stream)
+        db.transact(lambda tr: tr.set(key, b"changed"))
+        reader.set(b"own", b"x")
+        try:
+            reader.commit()
+        except NotCommitted:
+            return True
+        return False
+
+    assert abandoned_read_conflicts_with(b"k010")  # inside the first batch of 16
+    assert not abandoned_read_conflicts_with(b"k050")  # never fetched
