@@ -33,6 +33,8 @@ class KeyValue(NamedTuple):
 class ReadTransaction(ABC):
     """The read side of a transaction; a transaction's ``snapshot`` offers only this."""
 
+    __slots__ = ()  # engines may give their transactions slots
+
     @abstractmethod
     def get(self, key: bytes) -> bytes | None:
         """The value at ``key``, or None when absent."""
@@ -59,6 +61,8 @@ class ReadTransaction(ABC):
 
 class Transaction(ReadTransaction):
     """One attempt at an atomic unit of reads and writes. Use it from one thread at a time."""
+
+    __slots__ = ()
 
     @property
     @abstractmethod

@@ -53,7 +53,7 @@ _key_value = cast("Callable[[tuple[bytes, bytes]], KeyValue]", partial(tuple.__n
 
 
 class _RangeRead:
-    """The part of a range read that became a read-conflict range: what was actually read."""
+    """The part of a range read that became a read-conflict range: what was fetched."""
 
     __slots__ = ("begin", "end", "reverse", "last", "complete")
 
@@ -71,22 +71,27 @@ class _RangeRead:
 
 
 class EmbeddedTransaction(Transaction):
-    # Most transactions are short and read-only: whatever they may not need is a class-level
-    # default, replaced on the instance when first used.
-    _snapshot_txn: lmdb.Transaction | None = None
-    _read_version: int | None = None
-    _read_started = 0.0
-    _state = _OPEN
-    _error: FDBError | None = None
-    _writes: WriteMap | None = None
-    _read_keys: list[bytes] | None = None
-    _read_ranges: list[_RangeRead] | None = None
-    _explicit_reads: list[Range] | None = None
-    _write_conflicts: list[Range] | None = None
-    _watches: list[tuple[bytes, Future[None]]] | None = None
-    _versionstamp: Future[bytes] | None = None
-    _committed_version = -1
-    _committed_stamp = b""
+    # Slots: a transaction is made for every unit of work, and slot attributes are the
+    # cheapest to create and to read.
+    __slots__ = (
+        "_database",
+        "_environment",
+        "_deadline",
+        "_snapshot_txn",
+        "_read_version",
+        "_read_started",
+        "_state",
+        "_error",
+        "_writes",
+        "_read_keys",
+        "_read_ranges",
+        "_explicit_reads",
+        "_write_conflicts",
+        "_watches",
+        "_versionstamp",
+        "_committed_version",
+        "_committed_stamp",
+    )
 
     def __init__(
         self, database: EmbeddedDatabase, environment: Environment, timeout: float | None
@@ -94,6 +99,21 @@ class EmbeddedTransaction(Transaction):
         self._database = database
         self._environment = environment
         self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._snapshot_txn: lmdb.Transaction | None = None
+        self._read_version: int | None = None
+        self._read_started = 0.0
+        self._state = _OPEN
+        self._error: FDBError | None = None
+        # What a transaction may never need stays None until first used.
+        self._writes: WriteMap | None = None
+        self._read_keys: list[bytes] | None = None
+        self._read_ranges: list[_RangeRead] | None = None
+        self._explicit_reads: list[Range] | None = None
+        self._write_conflicts: list[Range] | None = None
+        self._watches: list[tuple[bytes, Future[None]]] | None = None
+        self._versionstamp: Future[bytes] | None = None
+        self._committed_version = -1
+        self._committed_stamp = b""
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -416,6 +436,8 @@ class EmbeddedTransaction(Transaction):
 
 class _SnapshotView(ReadTransaction):
     """Reads that add no conflict ranges (FDB's ``tr.snapshot``)."""
+
+    __slots__ = ("_transaction",)
 
     def __init__(self, transaction: EmbeddedTransaction) -> None:
         self._transaction = transaction
