@@ -13,13 +13,15 @@ committed after that read version wrote a key inside one of its read-conflict ra
 from __future__ import annotations
 
 import functools
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from .keys import strinc
-from .retry import RetryPolicy, run_with_retries
+from .errors import FDBError, TransactionTimedOut
+from .retry import RetryPolicy
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -159,8 +161,31 @@ class Database(ABC):
         after ``retry_limit`` re-runs (the database's policy when None); the last error is then
         raised. ``timeout`` bounds the whole loop, as FDB's timeout option does.
         """
+        # One loop, inline: it wraps every unit of work, so its own cost counts.
         policy = self.retry if retry_limit is None else self.retry.with_limit(retry_limit)
-        return run_with_retries(self.create_transaction, fn, policy, timeout)
+        deadline = None if timeout is None else time.monotonic() + timeout
+        attempt = 0
+        while True:
+            if deadline is None:
+                tr = self.create_transaction()
+            else:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TransactionTimedOut(f"gave up after {timeout}s and {attempt} retries")
+                tr = self.create_transaction(timeout=remaining)
+            try:
+                result = fn(tr)
+                tr.commit()
+                return result
+            except FDBError as error:
+                tr.cancel()
+                if not policy.retries(error, attempt):
+                    raise
+            except BaseException:
+                tr.cancel()
+                raise
+            attempt += 1
+            time.sleep(policy.backoff(attempt))
 
     def __enter__(self) -> Database:
         return self

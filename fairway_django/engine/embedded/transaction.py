@@ -164,7 +164,7 @@ class EmbeddedTransaction(Transaction):
             else:
                 self._read_keys.append(key)
         if 0 < len(key) <= SHORT_KEY_LIMIT:
-            stored = cast("bytes | None", txn.get(key))  # the main database: plain keys
+            stored: bytes | None = txn.get(key)  # type: ignore[assignment]  # main database
         else:
             stored = self._environment.keyspace.get(txn, key)
         return stored if entry is UNKNOWN else entry.resolve(stored)  # type: ignore[attr-defined]
