@@ -216,6 +216,9 @@ class Committer:
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + _PRUNE_INTERVAL_SECONDS
             self._prune(txn, now - (MVCC_WINDOW_SECONDS + _PRUNE_MARGIN_SECONDS))
+            # Snapshots of killed processes would pin old pages and grow the files.
+            self._environment.env.reader_check()
+            self._environment.coordination.env.reader_check()
 
     def _prune(self, txn: lmdb.Transaction, cutoff: float) -> None:
         """Drop entries older than ``cutoff``; later, transactions older than them are too old."""

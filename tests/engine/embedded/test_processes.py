@@ -201,3 +201,31 @@ def test_range_reads_fetch_in_growing_batches_and_conflict_on_what_they_fetched(
 
     assert abandoned_read_conflicts_with(b"k010")  # inside the first batch of 16
     assert not abandoned_read_conflicts_with(b"k050")  # never fetched
+
+
+_READER = """
+import sys, time
+from fairway_django.engine import open_engine
+db = open_engine(sys.argv[1])
+tr = db.create_transaction()
+tr.get(b"k")
+print("reading", flush=True)
+time.sleep(60)
+"""
+
+
+def test_snapshots_of_killed_processes_are_released(tmp_path: Path) -> None:
+    """A killed process's open snapshot would pin old pages forever; commits free it."""
+    url = f"embedded://{tmp_path}/s"
+    db = open_engine(url)
+    db.transact(lambda tr: tr.set(b"k", b"v"))
+    reader = python(_READER, url, stdout=-1)
+    assert reader.stdout is not None
+    assert reader.stdout.readline().strip() == "reading"
+    env = db.create_transaction()._environment.env
+    assert str(reader.pid) in env.readers()
+    os.kill(reader.pid, signal.SIGKILL)
+    reader.wait()
+    time.sleep(1.1)  # the committer looks for dead readers about once a second
+    db.transact(lambda tr: tr.set(b"k", b"w"))
+    assert str(reader.pid) not in env.readers()
