@@ -19,6 +19,7 @@ export FAIRWAY_STORE_URL=${FAIRWAY_STORE_URL:-embedded://$PWD/var/store}
 cat <<INFO
 
 Fairway demo, events stored at $FAIRWAY_STORE_URL
+  Store:     http://127.0.0.1:8000/api/fairway/health/  (a round trip to the store)
   API docs:  http://127.0.0.1:8000/api/docs/
   Admin:     http://127.0.0.1:8000/admin/  (create a user: .venv/bin/python manage.py createsuperuser)
 

@@ -1,0 +1,1 @@
+"""Fairway's HTTP endpoints, served with Django REST framework."""
