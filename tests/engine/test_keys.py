@@ -313,3 +313,15 @@ def test_bytes_match_the_bindings_own_encoder_when_fdb_impl_is_loaded(
             assert ours == theirs, make
         """
     )
+
+
+def test_an_incomplete_versionstamp_is_completed_by_its_commits_versionstamp() -> None:
+    """After commit, ``get_versionstamp()`` gives the 10 bytes that complete the placeholder."""
+    incomplete = keys.Versionstamp(user_version=3)
+    complete = incomplete.completed(b"\x00" * 8 + b"\x00\x07")
+    assert complete.is_complete()
+    assert complete.tr_version == b"\x00" * 8 + b"\x00\x07"
+    assert complete.user_version == 3
+    assert keys.unpack(keys.pack((b"p", complete))) == (b"p", complete)
+    with pytest.raises(RuntimeError, match="already complete"):
+        complete.completed(b"\x01" * 10)
