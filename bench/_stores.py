@@ -18,6 +18,8 @@ from typing import TYPE_CHECKING, Protocol
 
 import lmdb
 
+from fairway_django.engine.embedded.environment import Durability
+
 from ._timing import VALUE, WaitStats, cycling, preload_items, shuffled_keys, timed_commits
 
 if TYPE_CHECKING:
@@ -26,11 +28,8 @@ if TYPE_CHECKING:
 Items = Sequence[tuple[bytes, bytes]]
 
 #: LMDB's sync flags for each engine durability setting (the engine documents the same table).
-LMDB_DURABILITY: dict[str, tuple[bool, bool]] = {
-    "full": (True, True),
-    "normal": (True, False),
-    "none": (False, False),
-}
+#: The engine's durability settings, whose LMDB flags the raw baseline opens with.
+LMDB_DURABILITY = [durability.value for durability in Durability]
 #: Address space reserved for an LMDB map; the file only grows as far as the data does.
 MAP_SIZE = 16 << 30
 #: A writer waiting longer than this for SQLite's lock gives up ("database is locked").
@@ -142,7 +141,8 @@ class LmdbSpec:
 
     @classmethod
     def for_durability(cls, path: str, durability: str) -> LmdbSpec:
-        sync, metasync = LMDB_DURABILITY[durability]
+        flags = Durability(durability).lmdb_flags  # the very flags the engine uses
+        sync, metasync = flags["sync"], flags["metasync"]
         return cls(path, sync, metasync)
 
     @property
