@@ -15,7 +15,11 @@ class FDBError(Exception):
     name: str = "unknown_error"
     retryable: bool = False
 
-    def __init__(self, message: str | None = None) -> None:
+    def __init__(
+        self, message: str | None = None, *, code: int | None = None, name: str | None = None
+    ) -> None:
+        if code is not None:  # a code without a class of its own (see error_for_code)
+            self.code, self.name = code, name or "fdb_error"
         self.message = message or self.name.replace("_", " ")
         super().__init__(f"{self.name} ({self.code}): {self.message}")
 
@@ -107,13 +111,7 @@ _BY_CODE: dict[int, type[FDBError]] = {
 def error_for_code(code: int, message: str | None = None) -> FDBError:
     """Build the error for an FDB code; codes without a class of their own keep their code."""
     cls = _BY_CODE.get(code)
-    if cls is not None:
-        return cls(message)
-    error = FDBError.__new__(FDBError)
-    error.code = code
-    error.name = "fdb_error"
-    FDBError.__init__(error, message)
-    return error
+    return cls(message) if cls is not None else FDBError(message, code=code)
 
 
 class StorageFull(RuntimeError):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+from typing import TypeVar
 
 from ..base import Database
 from ..errors import EngineConfigurationError
@@ -16,6 +17,7 @@ from .transaction import EmbeddedTransaction
 
 _OPTIONS = {"durability", "map_size", "faults", "fault_seed"}
 _SIZE = re.compile(r"^(\d+)([KMGT]i?B?)?$", re.IGNORECASE)
+N = TypeVar("N", int, float)
 _UNITS = {"": 1, "k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
 
 
@@ -53,7 +55,7 @@ class EmbeddedDatabase(Database):
             map_size=_map_size(options.get("map_size")),
             faults=FaultInjection(
                 rate=_number(options.get("faults", "0"), float, "faults"),
-                seed=int(_number(options["fault_seed"], int, "fault_seed"))
+                seed=_number(options["fault_seed"], int, "fault_seed")
                 if "fault_seed" in options
                 else None,
             ),
@@ -96,7 +98,7 @@ def _map_size(text: str | None) -> int:
     return int(match.group(1)) * _UNITS[(match.group(2) or "")[:1].lower()]
 
 
-def _number(text: str, kind: type[float] | type[int], name: str) -> float:
+def _number(text: str, kind: type[N], name: str) -> N:
     try:
         return kind(text)
     except ValueError:

@@ -392,6 +392,9 @@ class EmbeddedTransaction(Transaction):
         return ranges
 
     def _watched_value(self, key: bytes) -> bytes | None:
+        """The value a watch compares against: the key as this transaction leaves it. A key
+        holding a versionstamped value is unknown before commit, so its watch takes None and
+        fires on its first check (a spurious wake-up, which FDB's watches allow too)."""
         try:
             return self.get(key, _snapshot=True)
         except AccessedUnreadable:
