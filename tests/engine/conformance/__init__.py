@@ -56,7 +56,7 @@ the embedded engine, the suite run on it, and the mutation reverted (2026-11-28)
    ``test_random_reads_conflict_exactly_with_overlapping_writes``,
    ``test_write_ending_where_a_read_range_begins_does_not_conflict`` (set, clear_range,
    add_write_conflict_range) and ``test_add_write_conflict_range_makes_readers_of_it_conflict``.
-3. Limited range reads conflicting on the whole range: the ``test_limited_forward_…`` and
-   ``test_limited_reverse_…`` cases fail (6).
+3. Limited range reads conflicting on the whole range: the 6 ``False`` cases of
+   ``test_limited_range_read_conflicts_only_as_far_as_the_last_key_returned`` fail.
 4. Snapshot reads recording conflicts: ``test_snapshot_reads_add_no_conflicts[get]`` fails.
 """

@@ -224,51 +224,33 @@ def _read_limited(engine, limit, reverse):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize(
-    ("written", "conflicts"),
+    ("reverse", "written", "conflicts"),
     [
-        ("b", True),  # before the first key returned, inside [begin, ...)
-        ("k1", True),
-        ("k2", True),  # the last key returned
-        ("k2\x00", False),  # right after the last key returned
-        ("k3", False),
-        ("y", False),
+        # Forward, limit 2 returns k1, k2: the read covers [begin, k2].
+        (False, "b", True),  # before the first key returned, inside [begin, ...)
+        (False, "k1", True),
+        (False, "k2", True),  # the last key returned
+        (False, "k2\x00", False),  # right after the last key returned
+        (False, "k3", False),
+        (False, "y", False),
+        # Reverse, limit 2 returns k5, k4: the read covers [k4, end).
+        (True, "y", True),  # after the first key returned, inside [..., end)
+        (True, "k5", True),
+        (True, "k4", True),  # the last key returned
+        (True, "k3\x00", False),  # right before the last key returned
+        (True, "k3", False),
+        (True, "b", False),
     ],
 )
-def test_limited_forward_range_read_conflicts_only_up_to_the_last_key_returned(
-    engine, written, conflicts
+def test_limited_range_read_conflicts_only_as_far_as_the_last_key_returned(
+    engine, reverse, written, conflicts
 ):
     _five_keys(engine)
     assert (
         commit_conflicts(
             engine.db,
             engine.key("own"),
-            _read_limited(engine, 2, reverse=False),
-            lambda tr: tr.set(engine.key(written), b"x"),
-        )
-        is conflicts
-    )
-
-
-@pytest.mark.parametrize(
-    ("written", "conflicts"),
-    [
-        ("y", True),  # after the first key returned, inside [..., end)
-        ("k5", True),
-        ("k4", True),  # the last key returned
-        ("k3\x00", False),  # right before the last key returned
-        ("k3", False),
-        ("b", False),
-    ],
-)
-def test_limited_reverse_range_read_conflicts_only_down_to_the_last_key_returned(
-    engine, written, conflicts
-):
-    _five_keys(engine)
-    assert (
-        commit_conflicts(
-            engine.db,
-            engine.key("own"),
-            _read_limited(engine, 2, reverse=True),
+            _read_limited(engine, 2, reverse=reverse),
             lambda tr: tr.set(engine.key(written), b"x"),
         )
         is conflicts
