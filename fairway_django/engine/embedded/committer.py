@@ -5,7 +5,7 @@ progress leads: it opens one LMDB write transaction on the data (LMDB's writer l
 across processes, orders it against every other process), resolves each queued transaction
 against the conflict log, applies the ones that pass, appends their written ranges to the log
 (in the unsynced coordination environment, committed first) and makes the whole batch durable
-with a single sync. Batching is what FDB's commit proxies do;
+with one journal record and a single sync (see journal). Batching is what FDB's commit proxies do;
 it lets several threads share the cost of one fsync without any waiting window.
 
 The commit version is the LMDB write transaction's id, which LMDB increments with every
@@ -33,9 +33,10 @@ from ..errors import (
     TransactionTooOld,
 )
 from ..limits import MVCC_WINDOW_SECONDS
-from . import conflicts
+from . import conflicts, journal
 from .conflicts import Range, RangeSet
 from .faults import Fault
+from .journal import Operation
 from .mutations import Mutation, Op, add, stamp
 
 if TYPE_CHECKING:
@@ -109,15 +110,23 @@ class Committer:
     def _process(self, batch: list[CommitRequest]) -> None:
         environment = self._environment
         written: list[Range] = []
+        rotated = False
         try:
             # The data's writer lock first, always: it orders commits across processes. The
             # log entry commits before the data, so a later commit never misses it (an entry
-            # whose data commit then fails only makes for a spurious conflict).
+            # whose data commit then fails only makes for a spurious conflict). The journal
+            # record is written, and synced under full durability, before the data commits:
+            # nothing becomes visible before it is durable.
             with environment.env.begin(write=True) as txn:  # counted by ``busy``
+                operations: list[Operation] = []
                 with environment.coordination.env.begin(write=True) as log_txn:
-                    written = self._resolve_batch(txn, log_txn, batch)
+                    written = self._resolve_batch(txn, log_txn, batch, operations)
                     if written:
                         self._log(log_txn, txn.id(), written)
+                if operations:
+                    rotated = environment.journal.append(
+                        txn, txn.id(), operations, environment.data_size
+                    )
         except lmdb.MapFullError:
             written = []
             self._fail_all(batch, StorageFull(environment.full_message()))
@@ -130,9 +139,12 @@ class Committer:
         if written:  # looked up after the data commit, so no watch registered meanwhile is missed
             registry = environment.watch_registry
             registry.notify(registry.watchers_of(written))
+        if rotated:
+            environment.checkpoint_soon()
 
     def _resolve_batch(
-        self, txn: lmdb.Transaction, log_txn: lmdb.Transaction, batch: list[CommitRequest]
+        self, txn: lmdb.Transaction, log_txn: lmdb.Transaction, batch: list[CommitRequest],
+        operations: list[Operation],
     ) -> list[Range]:
         version = txn.id()
         oldest = min((r.read_version for r in batch if r.read_version is not None and r.reads),
@@ -149,7 +161,7 @@ class Committer:
                 request.error = error
                 continue
             versionstamp = _VERSIONSTAMP.pack(version, order)
-            written += self._apply(txn, request, versionstamp)
+            written += self._apply(txn, request, versionstamp, operations)
             request.version, request.versionstamp = version, versionstamp
             order += 1
         return written
@@ -186,26 +198,33 @@ class Committer:
             request.error = CommitUnknownResult("injected fault; this commit was applied")
 
     def _apply(
-        self, txn: lmdb.Transaction, request: CommitRequest, versionstamp: bytes
+        self, txn: lmdb.Transaction, request: CommitRequest, versionstamp: bytes,
+        operations: list[Operation],
     ) -> list[Range]:
+        """Apply the mutations, noting their resolved effects for the journal."""
         keyspace = self._environment.keyspace
         written = list(request.write_conflicts)
+        note = operations.append
         for op, key, param in request.mutations:
-            if op is Op.SET:
-                keyspace.put(txn, key, param)
-            elif op is Op.CLEAR:
-                keyspace.delete(txn, key)
-            elif op is Op.CLEAR_RANGE:
+            if op is Op.CLEAR_RANGE:
                 keyspace.clear_range(txn, key, param)
+                note((journal.CLEAR_RANGE, key, param))
                 written.append((key, param))
                 continue
-            elif op is Op.ADD:
-                keyspace.put(txn, key, add(keyspace.get(txn, key), param))
-            elif op is Op.SET_VERSIONSTAMPED_KEY:
-                key = stamp(key, versionstamp)
-                keyspace.put(txn, key, param)
+            if op is Op.CLEAR:
+                keyspace.delete(txn, key)
+                note((journal.DELETE, key, b""))
             else:
-                keyspace.put(txn, key, stamp(param, versionstamp))
+                if op is Op.SET:
+                    value = param
+                elif op is Op.ADD:
+                    value = add(keyspace.get(txn, key), param)
+                elif op is Op.SET_VERSIONSTAMPED_KEY:
+                    key, value = stamp(key, versionstamp), param
+                else:
+                    value = stamp(param, versionstamp)
+                keyspace.put(txn, key, value)
+                note((journal.SET, key, value))
             written.append(conflicts.point(key))
         return written
 

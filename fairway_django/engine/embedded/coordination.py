@@ -19,7 +19,7 @@ import contextlib
 import fcntl
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import lmdb
 
@@ -30,7 +30,8 @@ _FILES = ("data.mdb", "lock.mdb")
 
 
 class Coordination:
-    def __init__(self, store_path: str) -> None:
+    def __init__(self, store_path: str, first_open: Callable[[], None]) -> None:
+        """``first_open`` runs when no other process has the store open, before any can."""
         self.path = os.path.join(store_path, "coordination")
         os.makedirs(self.path, exist_ok=True)
         self._alive = os.open(os.path.join(self.path, "alive.lock"), os.O_RDWR | os.O_CREAT)
@@ -40,6 +41,7 @@ class Coordination:
                     for name in _FILES:  # no process uses it: whatever is there is stale
                         with contextlib.suppress(FileNotFoundError):
                             os.unlink(os.path.join(self.path, name))
+                    first_open()
                 fcntl.flock(self._alive, fcntl.LOCK_SH)
                 self.env = lmdb.open(
                     self.path,

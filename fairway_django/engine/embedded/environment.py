@@ -14,15 +14,15 @@ child, which says so: fork before using the store, or use the ``spawn`` start me
 from __future__ import annotations
 
 import enum
+import functools
 import os
 import threading
 
-import lmdb
-
 from ..errors import EngineConfigurationError
+from . import checkpoints
 from .committer import Committer
 from .coordination import Coordination
-from .keyspace import Keyspace
+from .journal import Journal
 from .watches import WatchHub, WatchRegistry
 
 #: Readers (open transactions) across all processes; each uses 64 bytes of the lock file.
@@ -31,24 +31,33 @@ DEFAULT_MAP_SIZE = 1 << 40
 
 
 class Durability(enum.Enum):
-    """What a commit survives. Every setting survives a crash of the process (``kill -9``)."""
+    """What a commit survives. Every setting survives a crash of the process (``kill -9``).
 
-    #: Sync data and metadata on every commit: a power loss loses no committed transaction.
+    Durability is the journal's: LMDB's own file is never synced (see journal).
+    """
+
+    #: The journal is synced before a commit returns: a power loss loses no committed
+    #: transaction.
     FULL = "full"
-    #: Sync data on every commit but metadata only with the next one: a power loss can undo
-    #: the last committed transaction, never corrupt the store (LMDB's MDB_NOMETASYNC).
+    #: The journal is synced within 0.1 s of a commit: a power loss can lose the commits of
+    #: that last moment, never corrupt the store.
     NORMAL = "normal"
-    #: No sync: a power loss can lose recent commits or damage the store. Tests only.
+    #: Nothing is synced: a power loss can lose recent commits or damage the store. Tests only.
     NONE = "none"
 
     @property
+    def journal_sync(self) -> str:
+        return {"full": "always", "normal": "soon", "none": "never"}[self.value]
+
+    @property
     def lmdb_flags(self) -> dict[str, bool]:
+        """Plain LMDB's settings with a similar promise: the benchmarks' baseline."""
         return {"sync": self is not Durability.NONE, "metasync": self is Durability.FULL}
 
 
 class Environment:
-    """One store in this process: its data (LMDB, synced as ``durability`` says), its
-    coordination state (never synced), the committer and the watches."""
+    """One store in this process: its data (LMDB), its journal (synced as ``durability``
+    says), its coordination state (never synced), the committer and the watches."""
 
     def __init__(self, path: str, durability: Durability, map_size: int) -> None:
         os.makedirs(path, exist_ok=True)
@@ -56,17 +65,17 @@ class Environment:
         self.durability = durability
         self.map_size = map_size
         self.pid = os.getpid()
+        synced = durability is not Durability.NONE
+        # The first process to open the store checks it before anyone uses it (checkpoints).
+        self.coordination = Coordination(
+            path, first_open=functools.partial(checkpoints.prepare, path, map_size, synced)
+        )
         # User keys are the keys of LMDB's main database, the cheapest to reach, but for the
         # few LMDB cannot hold as they are (see keyspace).
-        self.env = lmdb.open(
-            path, map_size=map_size, max_dbs=1, max_readers=MAX_READERS, **durability.lmdb_flags
-        )
+        self.env = checkpoints.open_data(path, map_size, MAX_READERS)
         self.env.reader_check()  # free reader slots left by processes that were killed
-        with self.env.begin(write=True) as txn:
-            # Its name is in the system keyspace (>= b"\xff"), where user keys never go.
-            special = self.env.open_db(b"\xffspecial-keys", txn=txn)
-        self.keyspace = Keyspace(self.env.open_db(None), special)
-        self.coordination = Coordination(path)
+        self.keyspace, meta = checkpoints.databases(self.env)
+        self.journal = Journal(checkpoints.journal_directory(path), meta, durability.journal_sync)
         self.committer = Committer(self)
         self.watch_registry = WatchRegistry(self)
         self.watch_hub = WatchHub(self)
@@ -90,9 +99,22 @@ class Environment:
             f"open it with a larger ?map_size= in its URL"
         )
 
+    def data_size(self) -> int:
+        return os.path.getsize(os.path.join(self.path, "data.mdb"))
+
+    def checkpoint_soon(self) -> None:
+        """Take a checkpoint in the background (the journal was just rotated)."""
+        threading.Thread(
+            target=checkpoints.take,
+            args=(self.path, self.env, self.durability is not Durability.NONE),
+            name="fairway-checkpoint",
+            daemon=True,
+        ).start()
+
     def close(self) -> None:
         self.watch_hub.close()
         self.watch_registry.close()
+        self.journal.close()
         self.coordination.close()
         self.env.close()
 
