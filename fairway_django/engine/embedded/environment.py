@@ -23,6 +23,7 @@ from . import checkpoints
 from .committer import Committer
 from .coordination import Coordination
 from .journal import Journal
+from .residency import Residency
 from .watches import WatchHub, WatchRegistry
 
 #: Readers (open transactions) across all processes; each uses 64 bytes of the lock file.
@@ -76,6 +77,7 @@ class Environment:
         self.env.reader_check()  # free reader slots left by processes that were killed
         self.keyspace, meta = checkpoints.databases(self.env)
         self.journal = Journal(checkpoints.journal_directory(path), meta, durability.journal_sync)
+        self.residency = Residency(os.path.join(path, "data.mdb"))
         self.committer = Committer(self)
         self.watch_registry = WatchRegistry(self)
         self.watch_hub = WatchHub(self)

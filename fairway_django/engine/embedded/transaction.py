@@ -33,12 +33,17 @@ from ..limits import (
     MVCC_WINDOW_SECONDS,
     TRANSACTION_SIZE_LIMIT,
     VALUE_SIZE_LIMIT,
+    VERSIONSTAMP_SIZE,
 )
 from . import conflicts, validation
 from .committer import CommitRequest
 from .conflicts import NO_READS, Range, RangeSet
 from .keyspace import SHORT_KEY_LIMIT
 from .mutations import Mutation, Op, split_versionstamp_operand
+
+#: A versionstamped key's operand: the key (the 10-byte placeholder at least) and its offset.
+_VERSIONSTAMP_MIN_OPERAND = VERSIONSTAMP_SIZE + 4
+_VERSIONSTAMP_MAX_OPERAND = KEY_SIZE_LIMIT + 4
 from .writes import UNKNOWN, PendingAdds, WriteMap
 
 if TYPE_CHECKING:
@@ -200,9 +205,11 @@ class EmbeddedTransaction(Transaction):
         exactly up to its last pair.
         """
         size, remaining = _FIRST_BATCH, limit
+        residency = self._environment.residency
         while True:
             want = min(size, remaining) if limit else size
             batch = list(map(_key_value, islice(items, want)))
+            residency.scanned(len(batch))
             if record is not None and batch:
                 record.last = batch[-1][0]
             yield batch
@@ -260,11 +267,25 @@ class EmbeddedTransaction(Transaction):
         self._record(Mutation(Op.ADD, key, param))
 
     def set_versionstamped_key(self, key: bytes, value: bytes) -> None:
-        validation.require_bytes(key, "key")
-        body, _ = split_versionstamp_operand(key, "key")
-        validation.write_key(body)
-        validation.value(value)
-        self._record(Mutation(Op.SET_VERSIONSTAMPED_KEY, key, value))
+        writes = self._writes
+        if (  # event stores write many of these: the common case checked inline
+            writes is None
+            or self._state != _OPEN
+            or type(key) is not bytes
+            or type(value) is not bytes
+            or not _VERSIONSTAMP_MIN_OPERAND <= len(key) <= _VERSIONSTAMP_MAX_OPERAND
+            or len(value) > VALUE_SIZE_LIMIT
+            or key >= b"\xff"
+            or int.from_bytes(key[-4:], "little") + VERSIONSTAMP_SIZE > len(key) - 4
+        ):
+            validation.require_bytes(key, "key")
+            body, _ = split_versionstamp_operand(key, "key")
+            validation.write_key(body)
+            validation.value(value)
+            self._record(Mutation(Op.SET_VERSIONSTAMPED_KEY, key, value))
+        else:  # leaves no entry a read could see (see WriteMap.record)
+            writes.mutations.append(Mutation(Op.SET_VERSIONSTAMPED_KEY, key, value))
+            writes.size += len(key) + len(value)
 
     def set_versionstamped_value(self, key: bytes, value: bytes) -> None:
         validation.write_key(key)
