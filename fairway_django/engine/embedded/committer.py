@@ -32,11 +32,12 @@ from ..errors import (
     StorageFull,
     TransactionTooOld,
 )
-from ..limits import MVCC_WINDOW_SECONDS
+from ..limits import MVCC_WINDOW_SECONDS, VERSIONSTAMP_SIZE
 from . import conflicts, journal
 from .conflicts import Range, RangeSet
 from .faults import Fault
 from .journal import Operation
+from .keyspace import SHORT_KEY_LIMIT
 from .mutations import Mutation, Op, add, stamp
 
 if TYPE_CHECKING:
@@ -201,31 +202,42 @@ class Committer:
         self, txn: lmdb.Transaction, request: CommitRequest, versionstamp: bytes,
         operations: list[Operation],
     ) -> list[Range]:
-        """Apply the mutations, noting their resolved effects for the journal."""
+        """Apply the mutations, noting their resolved effects for the journal.
+
+        Event stores commit thousands of plain and versionstamped sets: those take the short
+        path (the data transaction's default database is LMDB's main one, see keyspace).
+        """
         keyspace = self._environment.keyspace
         written = list(request.write_conflicts)
-        note = operations.append
+        note, conflict = operations.append, written.append
+        put = txn.put
         for op, key, param in request.mutations:
-            if op is Op.CLEAR_RANGE:
+            if op is Op.SET_VERSIONSTAMPED_KEY:
+                offset = int.from_bytes(key[-4:], "little")  # checked when recorded
+                key = key[:offset] + versionstamp + key[offset + VERSIONSTAMP_SIZE : -4]
+                value = param
+            elif op is Op.SET:
+                value = param
+            elif op is Op.CLEAR_RANGE:
                 keyspace.clear_range(txn, key, param)
                 note((journal.CLEAR_RANGE, key, param))
-                written.append((key, param))
+                conflict((key, param))
                 continue
-            if op is Op.CLEAR:
+            elif op is Op.CLEAR:
                 keyspace.delete(txn, key)
                 note((journal.DELETE, key, b""))
+                conflict((key, key + b"\x00"))
+                continue
+            elif op is Op.ADD:
+                value = add(keyspace.get(txn, key), param)
             else:
-                if op is Op.SET:
-                    value = param
-                elif op is Op.ADD:
-                    value = add(keyspace.get(txn, key), param)
-                elif op is Op.SET_VERSIONSTAMPED_KEY:
-                    key, value = stamp(key, versionstamp), param
-                else:
-                    value = stamp(param, versionstamp)
+                value = stamp(param, versionstamp)
+            if 0 < len(key) <= SHORT_KEY_LIMIT:
+                put(key, value)
+            else:
                 keyspace.put(txn, key, value)
-                note((journal.SET, key, value))
-            written.append(conflicts.point(key))
+            note((journal.SET, key, value))
+            conflict((key, key + b"\x00"))
         return written
 
     def _log(self, txn: lmdb.Transaction, version: int, written: list[Range]) -> None:
