@@ -1,0 +1,122 @@
+"""Where the event store keeps what, inside the engine's ordered key space.
+
+Everything lives under the tuple ``("dcb", namespace)``, so stores with different namespaces
+share an engine without seeing each other. Below it, tuple-encoded like any FDB layer::
+
+    ("e", <position>)                          the log: every event, in position order
+    ("y", type, <position>)                    by type
+    ("g", (tag, ...), <position>)              by tag combination, any type
+    ("t", type, (tag, ...), <position>)        by tag combination and type
+    ("h",)                                     the last appended position (watched by readers)
+    ("a", <append id>)                         recent appends' ids, for exactly-once retries
+
+A position is a tuple-encoded versionstamp (code 0x33 and 12 bytes) at the end of the key, so
+every index holds its events in position order and "after position p" is a key range.
+Combinations hold an event's tags sorted, up to ``EXACT_TAG_COMBINATION`` of them.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from functools import lru_cache
+from itertools import combinations
+
+from fairway_django.engine import keys
+
+from .errors import InvalidNamespace
+from .limits import EXACT_TAG_COMBINATION
+from .position import POSITION_BYTES
+
+#: The tuple-encoding type code of a versionstamp; every index key ends with it and 12 bytes.
+VERSIONSTAMP_CODE = b"\x33"
+_NESTED_BEGIN, _NESTED_END = b"\x05", b"\x00"
+_OFFSET = struct.Struct("<I")
+_USER_VERSION = struct.Struct(">H")
+_INCOMPLETE = bytes(10)
+#: What a position's place holds until the commit: the code and ten bytes for the engine to fill.
+_PLACEHOLDER = VERSIONSTAMP_CODE + _INCOMPLETE
+_NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+
+
+@lru_cache(maxsize=65_536)
+def _element(text: str) -> bytes:
+    """The tuple encoding of one string: the same bytes inside or outside a nested tuple."""
+    return keys.pack((text,))
+
+
+def combination(tags: tuple[str, ...]) -> bytes:
+    """The tuple encoding of a nested tuple of (sorted) tags."""
+    return _NESTED_BEGIN + b"".join(map(_element, tags)) + _NESTED_END
+
+
+class DcbKeyspace:
+    """The keys of one namespace. Index prefixes end just before the position."""
+
+    def __init__(self, namespace: str) -> None:
+        if not isinstance(namespace, str) or _NAMESPACE.fullmatch(namespace) is None:
+            raise InvalidNamespace(
+                f"namespace {namespace!r} must be 1 to 64 letters, digits, '_', '.' or '-'"
+            )
+        self.namespace = namespace
+        root = keys.pack(("dcb", namespace))
+        self.root = root
+        self.log = root + keys.pack(("e",))
+        self.head = root + keys.pack(("h",))
+        self.appends = root + keys.pack(("a",))
+        self._by_type = root + keys.pack(("y",))
+        self._by_tags = root + keys.pack(("g",))
+        self._by_type_and_tags = root + keys.pack(("t",))
+        self.index_prefixes = lru_cache(maxsize=16_384)(self._index_prefixes)
+
+    def type_index(self, type_: str) -> bytes:
+        return self._by_type + _element(type_)
+
+    def tags_index(self, tags: tuple[str, ...]) -> bytes:
+        return self._by_tags + combination(tags)
+
+    def type_and_tags_index(self, type_: str, tags: tuple[str, ...]) -> bytes:
+        return self._by_type_and_tags + _element(type_) + combination(tags)
+
+    def _index_prefixes(self, type_: str, tags: tuple[str, ...]) -> tuple[bytes, ...]:
+        """Every index an event of this type and these tags belongs to (log excluded)."""
+        prefixes = [self.type_index(type_)]
+        ordered = sorted(tags)
+        for size in range(1, min(len(ordered), EXACT_TAG_COMBINATION) + 1):
+            for chosen in combinations(ordered, size):
+                prefixes.append(self.tags_index(chosen))
+                prefixes.append(self.type_and_tags_index(type_, chosen))
+        return tuple(prefixes)
+
+    def marker(self, append_id: str) -> bytes:
+        return self.appends + _hex_element(append_id)
+
+    def markers_before(self, id_prefix: str) -> tuple[bytes, bytes]:
+        """The range of append ids that sort before ``id_prefix`` (ids begin with their time)."""
+        return self.appends, self.appends + _hex_element(id_prefix)
+
+
+def versionstamped(prefix: bytes, order: int) -> bytes:
+    """The operand of ``set_versionstamped_key`` for the key ``prefix + <position>``."""
+    return b"".join(
+        (prefix, _PLACEHOLDER, order.to_bytes(2, "big"), (len(prefix) + 1).to_bytes(4, "little"))
+    )
+
+
+def versionstamped_position(order: int) -> bytes:
+    """The operand of ``set_versionstamped_value`` for a value that is a position."""
+    return _INCOMPLETE + _USER_VERSION.pack(order) + _OFFSET.pack(0)
+
+
+def at(prefix: bytes, raw: bytes) -> bytes:
+    """The key of the entry at position ``raw`` in the index (or log) ``prefix``."""
+    return prefix + VERSIONSTAMP_CODE + raw
+
+
+def position_of(key: bytes) -> bytes:
+    return key[-POSITION_BYTES:]
+
+
+def _hex_element(text: str) -> bytes:
+    """``keys.pack((text,))`` for a hex string, which holds no NUL to escape: once per append."""
+    return b"\x02" + text.encode("ascii") + b"\x00"

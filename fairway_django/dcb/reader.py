@@ -1,0 +1,117 @@
+"""Reading events through scans, a bounded chunk per engine transaction.
+
+A read may outlast the engine's five-second transaction window and may match millions of
+events, so it proceeds in chunks, each in a fresh transaction, resuming after the last position
+it passed. That is consistent: a commit's positions exceed every position visible before it,
+so an event appended while a read is under way can only land after where the read has got to.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Iterator
+from operator import itemgetter
+
+from fairway_django.engine import ReadTransaction
+
+from .codec import decode, unpack
+from .events import Event, SequencedEvent
+from .keyspace import at, position_of
+from .plan import Scan
+from .position import Position
+
+#: Events returned per chunk (per transaction).
+CHUNK_EVENTS = 1024
+#: Index entries a chunk may pass over without a match (items filtered by extra tags) before it
+#: stops and lets the next chunk resume: a chunk must finish well inside the engine's window.
+CHUNK_EXAMINED = 16 * CHUNK_EVENTS
+
+_new_tuple = tuple.__new__
+_first = itemgetter(0)
+
+
+class Chunk:
+    """Events read in one transaction, and where the next chunk resumes (None: no more)."""
+
+    __slots__ = ("events", "resume")
+
+    def __init__(self, events: list[SequencedEvent], resume: bytes | None) -> None:
+        self.events = events
+        self.resume = resume
+
+
+def read_chunk(
+    reader: ReadTransaction,
+    log: bytes,
+    scans: tuple[Scan, ...],
+    after: bytes | None,
+    count: int,
+    backwards: bool,
+) -> Chunk:
+    """Up to ``count`` matching events after (backwards: before) position ``after``."""
+    if len(scans) == 1 and not scans[0].also_tags:
+        return _read_exact(reader, log, scans[0], after, count, backwards)
+    return _read_merged(reader, log, scans, after, count, backwards)
+
+
+def _read_exact(
+    reader: ReadTransaction, log: bytes, scan: Scan, after: bytes | None, count: int,
+    backwards: bool,
+) -> Chunk:
+    """One index whose entries all match: the common case, kept to the bare loop."""
+    events: list[SequencedEvent] = []
+    append = events.append
+    new = _new_tuple  # what follows is decode() and Position() inlined: the per-event cost
+    begin, end = scan.bounds(after, backwards)
+    for key, record in reader.get_range(begin, end, limit=count, reverse=backwards):
+        raw = key[-12:]
+        if not record:  # a large event: the index refers to the log
+            record = logged_record(reader, log, raw)
+        append(new(SequencedEvent, (new(Position, (raw,)), new(Event, unpack(record)))))
+    return Chunk(events, events[-1].position.raw if len(events) == count else None)
+
+
+def _read_merged(
+    reader: ReadTransaction, log: bytes, scans: tuple[Scan, ...], after: bytes | None,
+    count: int, backwards: bool,
+) -> Chunk:
+    """Several indexes merged by position; an event found by several scans comes out once."""
+    streams = [_entries(reader, scan, after, backwards) for scan in scans]
+    merged = heapq.merge(*streams, key=_first, reverse=backwards)
+    events: list[SequencedEvent] = []
+    emitted: bytes | None = None  # the last position returned
+    previous: bytes | None = None  # the last position examined
+    examined = 0
+    for raw, record, scan in merged:
+        if raw != previous:
+            if examined >= CHUNK_EXAMINED:  # stop between positions, never inside one
+                return Chunk(events, previous)
+            examined += 1
+            previous = raw
+        if raw == emitted:
+            continue
+        event = decode(record or logged_record(reader, log, raw))
+        if matching(event, scan):
+            events.append(_new_tuple(SequencedEvent, (Position(raw), event)))
+            emitted = raw
+            if len(events) == count:
+                return Chunk(events, raw)
+    return Chunk(events, None)
+
+
+def _entries(
+    reader: ReadTransaction, scan: Scan, after: bytes | None, backwards: bool
+) -> Iterator[tuple[bytes, bytes, Scan]]:
+    for key, record in reader.get_range(*scan.bounds(after, backwards), reverse=backwards):
+        yield position_of(key), record, scan
+
+
+def logged_record(reader: ReadTransaction, log: bytes, raw: bytes) -> bytes:
+    record = reader.get(at(log, raw))
+    if record is None:
+        raise LookupError(f"the index refers to position {raw.hex()}, which the log lacks")
+    return record
+
+
+def matching(event: Event, scan: Scan) -> bool:
+    return not scan.also_tags or scan.also_tags.issubset(event.tags)

@@ -1,0 +1,149 @@
+"""The DCB event store: append, read, head and subscribe over any engine.
+
+The store holds no state of its own besides caches: every process opening the same URL and
+namespace sees the same log, and the engine's transactions are what make appends safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from functools import partial
+from types import TracebackType
+from typing import Self
+
+from fairway_django.engine import Database, RetryPolicy, Transaction, open_engine, parse_store_url
+
+from .append import Appender
+from .errors import InvalidPosition, InvalidQuery
+from .events import Event, SequencedEvent
+from .keyspace import DcbKeyspace
+from .plan import Planner, Scan
+from .position import Position
+from .query import AppendCondition, Query
+from .reader import CHUNK_EVENTS, Chunk, read_chunk
+from .subscription import Subscription
+
+#: The namespace of a store URL without a ``namespace`` option.
+DEFAULT_NAMESPACE = "default"
+
+
+class DcbStore:
+    """An event log with DCB appends. Thread-safe: open one per process and share it."""
+
+    def __init__(
+        self, database: Database, namespace: str = DEFAULT_NAMESPACE, *,
+        owns_database: bool = False,
+    ) -> None:
+        self.keyspace = DcbKeyspace(namespace)
+        self.database = database
+        self._owns_database = owns_database
+        self._planner = Planner(self.keyspace)
+        self._appender = Appender(database, self.keyspace, self._planner)
+
+    @property
+    def namespace(self) -> str:
+        return self.keyspace.namespace
+
+    def append(
+        self, events: Iterable[Event], condition: AppendCondition | None = None
+    ) -> Position:
+        """Append ``events`` atomically, at consecutive positions; return the last one's.
+
+        With a condition, raise :class:`AppendConditionFailed` (and write nothing) when an event
+        matching ``condition.fail_if_events_match`` exists after ``condition.after``.
+        """
+        return self._appender.append(events, condition)
+
+    def read(
+        self, query: Query | None = None, *, after: Position | None = None,
+        limit: int | None = None, backwards: bool = False,
+    ) -> Iterator[SequencedEvent]:
+        """Stream the events matching ``query`` in position order (descending if ``backwards``).
+
+        ``after`` is exclusive (backwards: the events before it); ``limit`` caps the count.
+        Events are fetched in chunks, each in its own transaction, so memory stays flat and a
+        long read never outlives the engine's transaction window.
+        """
+        scans = self._scans(query)
+        if after is not None and not isinstance(after, Position):
+            raise InvalidPosition(
+                f"after must be a Position or None, not {type(after).__name__}; "
+                "use Position.parse() for text"
+            )
+        if limit is not None and (type(limit) is not int or limit < 0):
+            raise InvalidQuery(f"limit must be a whole number or None, not {limit!r}")
+        return self._stream(scans, None if after is None else after.raw, limit, backwards)
+
+    def head(self) -> Position | None:
+        """The position of the last event appended, or None while the log is empty."""
+        raw = self.database.transact(lambda tr: tr.get(self.keyspace.head))
+        return None if raw is None else Position(raw)
+
+    def subscribe(
+        self, query: Query | None = None, *, after: Position | None = None
+    ) -> Subscription:
+        """Matching events after ``after``: those stored, then each new one as it commits."""
+        scans = self._scans(query)
+        if after is not None and not isinstance(after, Position):
+            raise InvalidPosition(f"after must be a Position or None, not {type(after).__name__}")
+        return Subscription(self.database, self.keyspace, scans, after)
+
+    def close(self) -> None:
+        if self._owns_database:
+            self.database.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<DcbStore {self.database.url} namespace={self.namespace}>"
+
+    def _scans(self, query: Query | None) -> tuple[Scan, ...]:
+        if query is None:
+            query = Query.all()
+        elif not isinstance(query, Query):
+            raise InvalidQuery(f"expected a Query, not {type(query).__name__}: {query!r}")
+        return self._planner.scans(query)
+
+    def _stream(
+        self, scans: tuple[Scan, ...], after: bytes | None, limit: int | None, backwards: bool
+    ) -> Iterator[SequencedEvent]:
+        remaining = limit
+        while remaining is None or remaining > 0:
+            count = CHUNK_EVENTS if remaining is None else min(CHUNK_EVENTS, remaining)
+            chunk: Chunk = self.database.transact(
+                partial(self._chunk, scans=scans, after=after, count=count, backwards=backwards)
+            )
+            yield from chunk.events
+            if chunk.resume is None:
+                return
+            after = chunk.resume
+            if remaining is not None:
+                remaining -= len(chunk.events)
+
+    def _chunk(
+        self, tr: Transaction, *, scans: tuple[Scan, ...], after: bytes | None, count: int,
+        backwards: bool,
+    ) -> Chunk:
+        return read_chunk(tr.snapshot, self.keyspace.log, scans, after, count, backwards)
+
+
+def open_store(url: str, *, retry: RetryPolicy | None = None) -> DcbStore:
+    """Open the store at a store URL; its ``namespace`` option picks the store within the engine.
+
+    ``embedded:///var/app/store?namespace=billing`` and ``...?namespace=shipping`` are two
+    independent logs in one engine. ``retry`` replaces the engine's retry policy.
+    """
+    parsed = parse_store_url(url)
+    namespace = parsed.options.get("namespace", DEFAULT_NAMESPACE)
+    keyspace_check = DcbKeyspace(namespace)  # a bad namespace fails before the engine opens
+    database = open_engine(parsed.without("namespace"))
+    if retry is not None:
+        database.retry = retry
+    return DcbStore(database, keyspace_check.namespace, owns_database=True)

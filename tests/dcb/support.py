@@ -1,0 +1,49 @@
+"""Helpers shared by the event store tests: a reference answer for any read, and checks."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from fairway_django.dcb import DcbStore, Event, Position, Query, QueryItem, SequencedEvent
+
+
+def item_matches(item: QueryItem, event: Event) -> bool:
+    """The specification's rule, written out independently of the store's own code."""
+    return (not item.types or event.type in item.types) and set(item.tags) <= set(event.tags)
+
+
+def query_matches(query: Query, event: Event) -> bool:
+    return any(item_matches(item, event) for item in query.items)
+
+
+def expected_read(
+    log: Iterable[SequencedEvent], query: Query = Query.all(), *,
+    after: Position | None = None, limit: int | None = None, backwards: bool = False,
+) -> list[SequencedEvent]:
+    """What ``store.read(query, after=..., limit=..., backwards=...)`` must return for ``log``."""
+    found = [e for e in log if query_matches(query, e.event)]
+    found.sort(key=lambda e: e.position, reverse=backwards)
+    if after is not None:
+        found = [e for e in found if (e.position < after if backwards else e.position > after)]
+    return found if limit is None else found[:limit]
+
+
+def assert_nothing_written(store: DcbStore, head_before: Position | None) -> None:
+    """The store is exactly as it was when its head was ``head_before``."""
+    assert store.head() == head_before
+    assert list(store.read(Query.all(), after=head_before)) == []
+
+
+def assert_consecutive(log: Sequence[SequencedEvent], appended: Sequence[Event]) -> list[Position]:
+    """``appended`` occurs in ``log`` exactly once, as a run with nothing between its events;
+    return their positions."""
+    first = [i for i, e in enumerate(log) if e.event == appended[0]]
+    assert len(first) == 1, f"the append's first event occurs {len(first)} times"
+    run = log[first[0]: first[0] + len(appended)]
+    assert [e.event for e in run] == list(appended)
+    return [e.position for e in run]
+
+
+def tagged(type_: str, *tags: str, data: bytes | None = None) -> Event:
+    """A small event; its data names it, so that events are told apart."""
+    return Event(type_, data if data is not None else f"{type_}{sorted(tags)}".encode(), tags)
