@@ -71,12 +71,13 @@ class CommitRequest:
     versionstamp: bytes = b""
     error: BaseException | None = None
     finished: bool = False
+    wakeup: threading.Event | None = None  # set when it waits for another thread's batch
 
 
 class Committer:
     def __init__(self, environment: Environment) -> None:
         self._environment = environment
-        self._condition = threading.Condition()
+        self._lock = threading.Lock()
         self._queue: list[CommitRequest] = []
         self._leading = False
         self._next_prune = 0.0
@@ -88,23 +89,40 @@ class Committer:
         return self._leading
 
     def commit(self, request: CommitRequest) -> None:
-        """Commit ``request`` (possibly in another thread's batch); raise its error if any."""
-        with self._condition:
-            self._queue.append(request)
-            while self._leading and not request.finished:
-                self._condition.wait()
-            if not request.finished:  # lead: the own request first, then whoever waits
-                self._queue.remove(request)
+        """Commit ``request`` (possibly in another thread's batch); raise its error if any.
+
+        A thread that finds a batch in progress queues its request and sleeps on an event of
+        its own. The leader wakes exactly the threads it committed for, and hands the lead to
+        the first one still queued: waking every waiting thread after every batch would make
+        them all fight over the GIL for nothing.
+        """
+        with self._lock:
+            leads = not self._leading
+            if leads:
+                self._leading = True
+            else:
+                request.wakeup = threading.Event()
+                self._queue.append(request)
+        if not leads:
+            assert request.wakeup is not None
+            request.wakeup.wait()  # its batch is done, or the lead was handed to it
+        if not request.finished:
+            with self._lock:
                 batch = [request, *self._queue[: self.batch_limit - 1]]
                 del self._queue[: self.batch_limit - 1]
-                self._leading = True
-        if not request.finished:
             try:
                 self._process(batch)
             finally:
-                with self._condition:
-                    self._leading = False
-                    self._condition.notify_all()
+                with self._lock:
+                    following = self._queue.pop(0) if self._queue else None
+                    if following is None:
+                        self._leading = False
+                for committed in batch[1:]:
+                    assert committed.wakeup is not None
+                    committed.wakeup.set()
+                if following is not None:
+                    assert following.wakeup is not None
+                    following.wakeup.set()
         if request.error is not None:
             raise request.error
 
@@ -120,7 +138,10 @@ class Committer:
             # nothing becomes visible before it is durable.
             with environment.env.begin(write=True) as txn:  # counted by ``busy``
                 operations: list[Operation] = []
-                with environment.coordination.env.begin(write=True) as log_txn:
+                with (
+                    environment.lmdb_calls,
+                    environment.coordination.env.begin(write=True) as log_txn,
+                ):
                     written = self._resolve_batch(txn, log_txn, batch, operations)
                     if written:
                         self._log(log_txn, txn.id(), written)

@@ -150,7 +150,8 @@ class EmbeddedTransaction(Transaction):
             validation.read_key(key)  # raises the precise error
         txn = self._snapshot_txn
         if txn is None and self._deadline is None and self._state == _OPEN:
-            txn = self._snapshot_txn = self._environment.env.begin()
+            with self._environment.lmdb_calls:
+                txn = self._snapshot_txn = self._environment.env.begin()
             self._read_started = time.monotonic()
         elif (
             txn is None
@@ -168,10 +169,11 @@ class EmbeddedTransaction(Transaction):
                 self._read_keys = [key]
             else:
                 self._read_keys.append(key)
-        if 0 < len(key) <= SHORT_KEY_LIMIT:
-            stored: bytes | None = txn.get(key)  # type: ignore[assignment]  # main database
-        else:
-            stored = self._environment.keyspace.get(txn, key)
+        with self._environment.lmdb_calls:
+            if 0 < len(key) <= SHORT_KEY_LIMIT:
+                stored: bytes | None = txn.get(key)  # type: ignore[assignment]  # main database
+            else:
+                stored = self._environment.keyspace.get(txn, key)
         return stored if entry is UNKNOWN else entry.resolve(stored)  # type: ignore[attr-defined]
 
     def _get_range(
@@ -183,7 +185,8 @@ class EmbeddedTransaction(Transaction):
         txn = self._reader()
         if begin >= end:
             return iter(())
-        items = self._environment.keyspace.iterate(txn, begin, end, reverse)
+        with self._environment.lmdb_calls:
+            items = self._environment.keyspace.iterate(txn, begin, end, reverse)
         if self._writes is not None and self._writes.touches(begin, end):
             items = self._writes.overlay(items, begin, end, reverse)
         record = None
@@ -205,10 +208,11 @@ class EmbeddedTransaction(Transaction):
         exactly up to its last pair.
         """
         size, remaining = _FIRST_BATCH, limit
-        residency = self._environment.residency
+        residency, lmdb_calls = self._environment.residency, self._environment.lmdb_calls
         while True:
             want = min(size, remaining) if limit else size
-            batch = list(map(_key_value, islice(items, want)))
+            with lmdb_calls:
+                batch = list(map(_key_value, islice(items, want)))
             residency.scanned(len(batch))
             if record is not None and batch:
                 record.last = batch[-1][0]
@@ -232,7 +236,8 @@ class EmbeddedTransaction(Transaction):
             self._fail(TransactionTimedOut("the transaction's timeout expired"))
         txn = self._snapshot_txn
         if txn is None:
-            txn = self._snapshot_txn = self._environment.env.begin()
+            with self._environment.lmdb_calls:
+                txn = self._snapshot_txn = self._environment.env.begin()
             self._read_started = now
         elif now - self._read_started > MVCC_WINDOW_SECONDS:
             self._fail(TransactionTooOld("the transaction's read version is over 5 seconds old"))
