@@ -129,7 +129,7 @@ class Committer:
     def _process(self, batch: list[CommitRequest]) -> None:
         environment = self._environment
         written: list[Range] = []
-        rotated = False
+        rotated = journaled = False
         try:
             # The data's writer lock first, always: it orders commits across processes. The
             # log entry commits before the data, so a later commit never misses it (an entry
@@ -149,12 +149,16 @@ class Committer:
                     rotated = environment.journal.append(
                         txn, txn.id(), operations, environment.data_size
                     )
-        except lmdb.MapFullError:
-            written = []
-            self._fail_all(batch, StorageFull(environment.full_message()))
+                    journaled = True
         except BaseException as error:  # the batch's write transaction was aborted
             written = []
-            self._fail_all(batch, error)
+            if journaled:  # yet its record is in the journal, and a rebuild would apply it
+                failure: BaseException = CommitUnknownResult(f"committing failed: {error!r}")
+            elif isinstance(error, lmdb.MapFullError):
+                failure = StorageFull(environment.full_message())
+            else:
+                failure = error
+            self._fail_all(batch, failure)
         finally:
             for request in batch:
                 request.finished = True

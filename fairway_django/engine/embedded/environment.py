@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import enum
 import functools
+import logging
 import os
 import threading
 
@@ -25,6 +26,8 @@ from .coordination import Coordination
 from .journal import Journal
 from .residency import Residency
 from .watches import WatchHub, WatchRegistry
+
+logger = logging.getLogger(__name__)
 
 #: Readers (open transactions) across all processes; each uses 64 bytes of the lock file.
 MAX_READERS = 4096
@@ -81,10 +84,11 @@ class Environment:
         # py-lmdb releases the GIL inside every call. With several threads, each release hands
         # the GIL to another thread and the caller waits to get it back, so a loop of short
         # calls runs several times slower (a 20-pair scan: 160,000/s in one thread, 28,000/s
-        # in four). Runs of LMDB calls hold this lock, so threads queue on it asleep instead of
+        # in four). Runs of LMDB calls (not single calls) hold this lock, so threads queue on it asleep instead of
         # trading the GIL call by call. It is never held across a wait for LMDB's writer lock
         # or a sync.
         self.lmdb_calls = threading.Lock()
+        self._checkpointing: threading.Thread | None = None
         self.committer = Committer(self)
         self.watch_registry = WatchRegistry(self)
         self.watch_hub = WatchHub(self)
@@ -113,14 +117,23 @@ class Environment:
 
     def checkpoint_soon(self) -> None:
         """Take a checkpoint in the background (the journal was just rotated)."""
-        threading.Thread(
-            target=checkpoints.take,
-            args=(self.path, self.env, self.durability is not Durability.NONE),
-            name="fairway-checkpoint",
-            daemon=True,
-        ).start()
+        with _lock:
+            if self._checkpointing is not None and self._checkpointing.is_alive():
+                return
+            self._checkpointing = threading.Thread(
+                target=self._checkpoint, name="fairway-checkpoint", daemon=True
+            )
+            self._checkpointing.start()
+
+    def _checkpoint(self) -> None:
+        try:
+            checkpoints.take(self.path, self.env, self.durability is not Durability.NONE)
+        except Exception:  # the next rotation tries again; the journal keeps everything
+            logger.exception("checkpointing the store at %s failed", self.path)
 
     def close(self) -> None:
+        if self._checkpointing is not None:
+            self._checkpointing.join()  # it copies from the environment about to close
         self.watch_hub.close()
         self.watch_registry.close()
         self.journal.close()

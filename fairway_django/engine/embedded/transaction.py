@@ -150,8 +150,7 @@ class EmbeddedTransaction(Transaction):
             validation.read_key(key)  # raises the precise error
         txn = self._snapshot_txn
         if txn is None and self._deadline is None and self._state == _OPEN:
-            with self._environment.lmdb_calls:
-                txn = self._snapshot_txn = self._environment.env.begin()
+            txn = self._snapshot_txn = self._environment.env.begin()
             self._read_started = time.monotonic()
         elif (
             txn is None
@@ -169,11 +168,10 @@ class EmbeddedTransaction(Transaction):
                 self._read_keys = [key]
             else:
                 self._read_keys.append(key)
-        with self._environment.lmdb_calls:
-            if 0 < len(key) <= SHORT_KEY_LIMIT:
-                stored: bytes | None = txn.get(key)  # type: ignore[assignment]  # main database
-            else:
-                stored = self._environment.keyspace.get(txn, key)
+        if 0 < len(key) <= SHORT_KEY_LIMIT:  # one LMDB call: no use queueing for it
+            stored: bytes | None = txn.get(key)  # type: ignore[assignment]  # main database
+        else:
+            stored = self._environment.keyspace.get(txn, key)
         return stored if entry is UNKNOWN else entry.resolve(stored)  # type: ignore[attr-defined]
 
     def _get_range(
@@ -236,8 +234,7 @@ class EmbeddedTransaction(Transaction):
             self._fail(TransactionTimedOut("the transaction's timeout expired"))
         txn = self._snapshot_txn
         if txn is None:
-            with self._environment.lmdb_calls:
-                txn = self._snapshot_txn = self._environment.env.begin()
+            txn = self._snapshot_txn = self._environment.env.begin()
             self._read_started = now
         elif now - self._read_started > MVCC_WINDOW_SECONDS:
             self._fail(TransactionTooOld("the transaction's read version is over 5 seconds old"))
