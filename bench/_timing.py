@@ -147,7 +147,7 @@ def percentile(ordered: Sequence[float], q: float) -> float:
     """Nearest-rank percentile of an already sorted list (0.0 for an empty one)."""
     if not ordered:
         return 0.0
-    rank = max(0, min(len(ordered) - 1, int(round(q * len(ordered))) - 1))
+    rank = max(0, min(len(ordered) - 1, round(q * len(ordered)) - 1))
     return ordered[rank]
 
 
