@@ -138,8 +138,11 @@ class Appender:
             limit = 0 if scan.also_tags else 1
             for key, record in tr.get_range(*scan.bounds(after, False), limit=limit):
                 raw = position_of(key)
-                if not scan.also_tags or matching(decode(record or logged_record(tr, log, raw)), scan):
-                    raise AppendConditionFailed(condition, Position(raw))
+                if scan.also_tags:
+                    event = decode(record or logged_record(tr, log, raw))
+                    if not matching(event, scan):
+                        continue  # lacks the item's other tags (and stays a conflict range)
+                raise AppendConditionFailed(condition, Position(raw))
 
     def _write(self, tr: Transaction, prepared: list[_Prepared], marker: bytes) -> None:
         log = self._keyspace.log

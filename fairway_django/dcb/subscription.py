@@ -59,7 +59,7 @@ class Subscription:
     ) -> None:
         self.stop()
 
-    def __iter__(self) -> Subscription:
+    def __iter__(self) -> Self:
         return self
 
     def __next__(self) -> SequencedEvent:
@@ -96,7 +96,9 @@ class Subscription:
             self._stopped.wait(_WATCH_RETRY_SECONDS)
 
     def _read_or_watch(self, tr: Transaction) -> tuple[Chunk, Future[None] | None]:
-        chunk = read_chunk(tr.snapshot, self._keyspace.log, self._scans, self._cursor, CHUNK_EVENTS, False)
+        chunk = read_chunk(
+            tr.snapshot, self._keyspace.log, self._scans, self._cursor, CHUNK_EVENTS, False
+        )
         if chunk.events or chunk.resume is not None:
             return chunk, None
         return chunk, tr.watch(self._keyspace.head)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
 
 from fairway_django.dcb import DcbStore, Event, Position, Query, QueryItem, SequencedEvent
 
@@ -47,3 +49,25 @@ def assert_consecutive(log: Sequence[SequencedEvent], appended: Sequence[Event])
 def tagged(type_: str, *tags: str, data: bytes | None = None) -> Event:
     """A small event; its data names it, so that events are told apart."""
     return Event(type_, data if data is not None else f"{type_}{sorted(tags)}".encode(), tags)
+
+
+def run_threads(count: int, target: Callable[[int], None], timeout: float = 60.0) -> None:
+    """Run ``target(index)`` in ``count`` threads; re-raise the first exception any raised."""
+    errors: list[BaseException] = []
+
+    def guarded(index: int) -> None:
+        try:
+            target(index)
+        except BaseException as error:  # noqa: BLE001  (re-raised in the test's thread)
+            errors.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(i,), daemon=True) for i in range(count)]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + timeout
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+    stuck = sum(thread.is_alive() for thread in threads)
+    assert not stuck, f"{stuck} threads still running after {timeout}s"
+    if errors:
+        raise errors[0]

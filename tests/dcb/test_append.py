@@ -19,7 +19,7 @@ from fairway_django.dcb import (
 )
 
 from .conftest import StoreOpener
-from .support import assert_consecutive, assert_nothing_written
+from .support import assert_consecutive, assert_nothing_written, run_threads
 
 
 def test_head_of_an_empty_store_is_none(store: DcbStore) -> None:
@@ -67,27 +67,18 @@ def test_appends_from_concurrent_threads_are_never_interleaved(store: DcbStore) 
     same time; every append returns the position of its run's last event."""
     threads, appends_each, size = 4, 15, 4
     returned: dict[tuple[int, int], Position] = {}
-    errors: list[BaseException] = []
     lock = threading.Lock()
 
     def batch(t: int, a: int) -> list[Event]:
         return [Event(f"T{t}", f"{t}/{a}/{i}".encode(), [f"thread{t}"]) for i in range(size)]
 
     def run(t: int) -> None:
-        try:
-            for a in range(appends_each):
-                position = store.append(batch(t, a))
-                with lock:
-                    returned[t, a] = position
-        except BaseException as exc:  # noqa: BLE001  (reported by the main thread)
-            errors.append(exc)
+        for a in range(appends_each):
+            position = store.append(batch(t, a))
+            with lock:
+                returned[t, a] = position
 
-    workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(60)
-    assert not errors, errors
+    run_threads(threads, run)
     log = list(store.read())
     assert len(log) == threads * appends_each * size
     for (t, a), position in returned.items():

@@ -42,6 +42,8 @@ from fairway_django.dcb import (
 from fairway_django.engine import FDBError, NotCommitted, RetryPolicy
 from fairway_django.engine.embedded import Fault
 
+from .support import run_threads
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("dcb_worker.py")
 #: Decision queries name these types, as a command deciding on an entity would.
@@ -75,28 +77,6 @@ def stores() -> Iterator[Callable[..., DcbStore]]:
 
 def entity_query(entity: str) -> Query:
     return Query([QueryItem(types=TYPES, tags=[f"entity:{entity}"])])
-
-
-def run_threads(count: int, target: Callable[[int], None], timeout: float = 60.0) -> None:
-    """Run ``target(index)`` in ``count`` threads; re-raise the first exception any raised."""
-    errors: list[BaseException] = []
-
-    def guarded(index: int) -> None:
-        try:
-            target(index)
-        except BaseException as error:  # noqa: BLE001  (re-raised in the test's thread)
-            errors.append(error)
-
-    threads = [threading.Thread(target=guarded, args=(i,), daemon=True) for i in range(count)]
-    for thread in threads:
-        thread.start()
-    deadline = time.monotonic() + timeout
-    for thread in threads:
-        thread.join(max(0.0, deadline - time.monotonic()))
-    stuck = sum(thread.is_alive() for thread in threads)
-    assert not stuck, f"{stuck} threads still running after {timeout}s"
-    if errors:
-        raise errors[0]
 
 
 class Worker:

@@ -5,7 +5,6 @@ never fails on its own events."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from pathlib import Path
 
@@ -24,6 +23,8 @@ from fairway_django.dcb import (
 )
 from fairway_django.engine import CommitUnknownResult, FDBError, RetryPolicy
 from fairway_django.engine.embedded import Durability, EmbeddedDatabase, Fault, FaultInjection
+
+from .support import run_threads
 
 APPENDS = 300
 
@@ -118,33 +119,24 @@ def test_concurrent_appends_are_exactly_once_under_injected_faults(faulty_store:
     last position: no condition fails, no append is lost or doubled."""
     threads, each = 4, 40
     results: list[tuple[dict[int, Position], dict[int, FDBError]]] = []
-    errors: list[BaseException] = []
 
     def run(t: int) -> None:
-        try:
-            succeeded: dict[int, Position] = {}
-            failed: dict[int, FDBError] = {}
-            last: Position | None = None
-            for k in range(each):
-                n = t * 1000 + k
-                condition = AppendCondition(Query([QueryItem(tags=[f"stream{t}"])]), last)
-                events = [e._replace(tags=e.tags + (f"stream{t}",)) for e in batch(n)]
-                try:
-                    last = succeeded[n] = faulty_store.append(events, condition)
-                except FDBError as error:  # the outcome is unknown: re-read the stream
-                    failed[n] = error
-                    stream = list(faulty_store.read(Query([QueryItem(tags=[f"stream{t}"])])))
-                    last = stream[-1].position if stream else None
-            results.append((succeeded, failed))
-        except BaseException as exc:  # noqa: BLE001
-            errors.append(exc)
+        succeeded: dict[int, Position] = {}
+        failed: dict[int, FDBError] = {}
+        last: Position | None = None
+        for k in range(each):
+            n = t * 1000 + k
+            condition = AppendCondition(Query([QueryItem(tags=[f"stream{t}"])]), last)
+            events = [e._replace(tags=e.tags + (f"stream{t}",)) for e in batch(n)]
+            try:
+                last = succeeded[n] = faulty_store.append(events, condition)
+            except FDBError as error:  # the outcome is unknown: re-read the stream
+                failed[n] = error
+                stream = list(faulty_store.read(Query([QueryItem(tags=[f"stream{t}"])])))
+                last = stream[-1].position if stream else None
+        results.append((succeeded, failed))
 
-    workers = [threading.Thread(target=run, args=(t,)) for t in range(threads)]
-    for w in workers:
-        w.start()
-    for w in workers:
-        w.join(100)
-    assert not errors, errors
+    run_threads(threads, run, timeout=100)
     log = list(faulty_store.read())
     counts = Counter(e.event.data for e in log)
     assert all(c == 1 for c in counts.values()), "an event was written twice"

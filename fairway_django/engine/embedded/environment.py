@@ -84,9 +84,9 @@ class Environment:
         # py-lmdb releases the GIL inside every call. With several threads, each release hands
         # the GIL to another thread and the caller waits to get it back, so a loop of short
         # calls runs several times slower (a 20-pair scan: 160,000/s in one thread, 28,000/s
-        # in four). Runs of LMDB calls (not single calls) hold this lock, so threads queue on it asleep instead of
-        # trading the GIL call by call. It is never held across a wait for LMDB's writer lock
-        # or a sync.
+        # in four). Runs of LMDB calls (not single calls) hold this lock, so threads queue on
+        # it asleep instead of trading the GIL call by call. It is never held across a wait
+        # for LMDB's writer lock or a sync.
         self.lmdb_calls = threading.Lock()
         self._checkpointing: threading.Thread | None = None
         self.committer = Committer(self)

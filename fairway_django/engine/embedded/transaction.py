@@ -9,10 +9,10 @@ the recorded read-conflict ranges and applies the mutations atomically.
 from __future__ import annotations
 
 import time
-from functools import partial
-from itertools import chain, islice
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from functools import partial
+from itertools import chain, islice
 from typing import TYPE_CHECKING, cast
 
 import lmdb
