@@ -127,10 +127,7 @@ class Journal:
         self._unsynced = False
         self._lock = threading.Lock()
         self._closed = threading.Event()
-        if sync == "soon":
-            threading.Thread(
-                target=self._flush_regularly, name="fairway-journal-sync", daemon=True
-            ).start()
+        self._syncer: threading.Thread | None = None  # started by the first unsynced write
 
     def append(
         self, txn: lmdb.Transaction, version: int, operations: list[Operation],
@@ -155,6 +152,12 @@ class Journal:
                     os.fdatasync(fd)
                 else:
                     self._unsynced = True
+                    if self._sync == "soon" and self._syncer is None:
+                        self._syncer = threading.Thread(
+                            target=self._flush_regularly, name="fairway-journal-sync",
+                            daemon=True,
+                        )
+                        self._syncer.start()
         except OSError as error:
             raise CommitUnknownResult(f"writing the journal failed: {error}") from error
         offset += len(record)
