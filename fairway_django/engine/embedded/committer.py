@@ -5,8 +5,8 @@ progress leads: it opens one LMDB write transaction on the data (LMDB's writer l
 across processes, orders it against every other process), resolves each queued transaction
 against the conflict log, applies the ones that pass, appends their written ranges to the log
 (in the unsynced coordination environment, committed first) and makes the whole batch durable
-with one journal record and a single sync (see journal). Batching is what FDB's commit proxies do;
-it lets several threads share the cost of one fsync without any waiting window.
+with one journal record and a single sync (see journal). Batching is what FDB's commit proxies
+do; it lets several threads share the cost of one fsync without any waiting window.
 
 The commit version is the LMDB write transaction's id, which LMDB increments with every
 committed write transaction across all processes, and read versions are the ids of LMDB read

@@ -85,10 +85,11 @@ class Environment:
         # the GIL to another thread and the caller waits to get it back, so a loop of short
         # calls runs several times slower (a 20-pair scan: 160,000/s in one thread, 28,000/s
         # in four). Runs of LMDB calls (not single calls) hold this lock, so threads queue on
-        # it asleep instead of trading the GIL call by call. It is never held across a wait
-        # for LMDB's writer lock or a sync.
+        # it asleep instead of trading the GIL call by call. It is not held while waiting for
+        # the store's write transaction or for a sync.
         self.lmdb_calls = threading.Lock()
         self._checkpointing: threading.Thread | None = None
+        self._checkpoint_lock = threading.Lock()
         self.committer = Committer(self)
         self.watch_registry = WatchRegistry(self)
         self.watch_hub = WatchHub(self)
@@ -117,7 +118,7 @@ class Environment:
 
     def checkpoint_soon(self) -> None:
         """Take a checkpoint in the background (the journal was just rotated)."""
-        with _lock:
+        with self._checkpoint_lock:
             if self._checkpointing is not None and self._checkpointing.is_alive():
                 return
             self._checkpointing = threading.Thread(

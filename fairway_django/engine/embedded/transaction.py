@@ -40,11 +40,11 @@ from .committer import CommitRequest
 from .conflicts import NO_READS, Range, RangeSet
 from .keyspace import SHORT_KEY_LIMIT
 from .mutations import Mutation, Op, split_versionstamp_operand
+from .writes import UNKNOWN, PendingAdds, WriteMap
 
 #: A versionstamped key's operand: the key (the 10-byte placeholder at least) and its offset.
 _VERSIONSTAMP_MIN_OPERAND = VERSIONSTAMP_SIZE + 4
 _VERSIONSTAMP_MAX_OPERAND = KEY_SIZE_LIMIT + 4
-from .writes import UNKNOWN, PendingAdds, WriteMap
 
 if TYPE_CHECKING:
     from .database import EmbeddedDatabase
@@ -168,7 +168,7 @@ class EmbeddedTransaction(Transaction):
                 self._read_keys = [key]
             else:
                 self._read_keys.append(key)
-        if 0 < len(key) <= SHORT_KEY_LIMIT:  # one LMDB call: no use queueing for it
+        if 0 < len(key) <= SHORT_KEY_LIMIT:  # a single LMDB call: not worth lmdb_calls
             stored: bytes | None = txn.get(key)  # type: ignore[assignment]  # main database
         else:
             stored = self._environment.keyspace.get(txn, key)
