@@ -23,7 +23,7 @@ from ..errors import EngineConfigurationError
 from . import checkpoints
 from .committer import Committer
 from .coordination import Coordination
-from .journal import Journal
+from .journal import Journal, JournalSync
 from .residency import Residency
 from .watches import WatchHub, WatchRegistry
 
@@ -50,13 +50,15 @@ class Durability(enum.Enum):
     NONE = "none"
 
     @property
-    def journal_sync(self) -> str:
-        return {"full": "always", "normal": "soon", "none": "never"}[self.value]
+    def journal_sync(self) -> JournalSync:
+        return _JOURNAL_SYNC[self]
 
-    @property
-    def lmdb_flags(self) -> dict[str, bool]:
-        """Plain LMDB's settings with a similar promise: the benchmarks' baseline."""
-        return {"sync": self is not Durability.NONE, "metasync": self is Durability.FULL}
+
+_JOURNAL_SYNC: dict[Durability, JournalSync] = {
+    Durability.FULL: "always",
+    Durability.NORMAL: "soon",
+    Durability.NONE: "never",
+}
 
 
 class Environment:

@@ -28,6 +28,7 @@ import struct
 import threading
 import zlib
 from collections.abc import Callable, Iterator
+from typing import Literal
 
 import lmdb
 
@@ -42,6 +43,8 @@ _VERSION = struct.Struct("<Q")
 _OP = struct.Struct("<BII")
 SET, DELETE, CLEAR_RANGE = 1, 2, 3
 Operation = tuple[int, bytes, bytes]
+#: When the journal is synced: before each commit returns, by a thread soon after, or never.
+JournalSync = Literal["always", "soon", "never"]
 
 #: LMDB key (in the engine's meta database) of the current file and the next record's offset.
 _STATE_KEY = b"journal"
@@ -118,10 +121,10 @@ def start(txn: lmdb.Transaction, meta: lmdb._Database, first_version: int) -> No
 class Journal:
     """This process's writer of the store's journal."""
 
-    def __init__(self, directory: str, meta: lmdb._Database, sync: str) -> None:
+    def __init__(self, directory: str, meta: lmdb._Database, sync: JournalSync) -> None:
         self.directory = directory
         self._meta = meta
-        self._sync = sync  # "always", "soon" or "never"
+        self._sync = sync
         self._fd = -1
         self._first_version = -1
         self._unsynced = False
