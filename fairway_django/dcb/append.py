@@ -35,7 +35,7 @@ from .limits import (
 from .plan import Planner
 from .position import Position
 from .query import AppendCondition
-from .reader import logged_record, matching
+from .reader import logged_record
 
 #: How long an append's id is kept for its retries to find.
 APPEND_ID_TTL_SECONDS = 300.0
@@ -139,9 +139,8 @@ class Appender:
             for key, record in tr.get_range(*scan.bounds(after, False), limit=limit):
                 raw = position_of(key)
                 if scan.also_tags:
-                    event = decode(record or logged_record(tr, log, raw))
-                    if not matching(event, scan):
-                        continue  # lacks the item's other tags (and stays a conflict range)
+                    if not scan.admits(decode(record or logged_record(tr, log, raw))):
+                        continue  # lacks the item's other tags; what was read still conflicts
                 raise AppendConditionFailed(condition, Position(raw))
 
     def _write(self, tr: Transaction, prepared: list[_Prepared], marker: bytes) -> None:

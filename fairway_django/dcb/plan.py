@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
+from .events import Event
 from .keyspace import VERSIONSTAMP_CODE, DcbKeyspace
 from .limits import EXACT_TAG_COMBINATION
 from .query import Query
@@ -31,6 +32,10 @@ class Scan:
         if backwards:
             return start, start + after
         return start + after + b"\x00", self.prefix + b"\xff"
+
+    def admits(self, event: Event) -> bool:
+        """Does an event found in this index carry the item's other tags too?"""
+        return not self.also_tags or self.also_tags.issubset(event.tags)
 
 
 class Planner:

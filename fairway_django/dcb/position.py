@@ -48,3 +48,12 @@ class Position(_PositionFields):
 
     def __repr__(self) -> str:
         return f"Position({self.raw.hex()!r})"
+
+
+def check_after(after: object) -> None:
+    """``after`` arguments take a Position or None; text is a common slip, so say what to do."""
+    if after is not None and not isinstance(after, Position):
+        hint = "; use Position.parse() for text" if isinstance(after, str) else ""
+        raise InvalidPosition(
+            f"after must be a Position or None, not {type(after).__name__}{hint}"
+        )

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from .errors import InvalidPosition, InvalidQuery
+from .errors import InvalidQuery
 from .events import Event, utf8_size
 from .limits import MAX_TAG_BYTES, MAX_TYPE_BYTES
-from .position import Position
+from .position import Position, check_after
 
 
 @dataclass(frozen=True, slots=True, init=False)
@@ -91,11 +91,7 @@ class AppendCondition:
                 "fail_if_events_match must be a Query, not "
                 f"{type(self.fail_if_events_match).__name__}"
             )
-        if self.after is not None and not isinstance(self.after, Position):
-            raise InvalidPosition(
-                f"after must be a Position or None, not {type(self.after).__name__}; "
-                "use Position.parse() for text"
-            )
+        check_after(self.after)
 
 
 def _strings(values: Iterable[str], what: str, max_bytes: int) -> tuple[str, ...]:

@@ -91,7 +91,7 @@ def _read_merged(
         if raw == emitted:
             continue
         event = decode(record or logged_record(reader, log, raw))
-        if matching(event, scan):
+        if scan.admits(event):
             events.append(_new_tuple(SequencedEvent, (Position(raw), event)))
             emitted = raw
             if len(events) == count:
@@ -111,7 +111,3 @@ def logged_record(reader: ReadTransaction, log: bytes, raw: bytes) -> bytes:
     if record is None:
         raise LookupError(f"the index refers to position {raw.hex()}, which the log lacks")
     return record
-
-
-def matching(event: Event, scan: Scan) -> bool:
-    return not scan.also_tags or scan.also_tags.issubset(event.tags)

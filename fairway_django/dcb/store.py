@@ -14,11 +14,11 @@ from typing import Self
 from fairway_django.engine import Database, RetryPolicy, Transaction, open_engine, parse_store_url
 
 from .append import Appender
-from .errors import InvalidPosition, InvalidQuery
+from .errors import InvalidQuery
 from .events import Event, SequencedEvent
 from .keyspace import DcbKeyspace
 from .plan import Planner, Scan
-from .position import Position
+from .position import Position, check_after
 from .query import AppendCondition, Query
 from .reader import CHUNK_EVENTS, Chunk, read_chunk
 from .subscription import Subscription
@@ -65,11 +65,7 @@ class DcbStore:
         long read never outlives the engine's transaction window.
         """
         scans = self._scans(query)
-        if after is not None and not isinstance(after, Position):
-            raise InvalidPosition(
-                f"after must be a Position or None, not {type(after).__name__}; "
-                "use Position.parse() for text"
-            )
+        check_after(after)
         if limit is not None and (type(limit) is not int or limit < 0):
             raise InvalidQuery(f"limit must be a whole number or None, not {limit!r}")
         return self._stream(scans, None if after is None else after.raw, limit, backwards)
@@ -84,8 +80,7 @@ class DcbStore:
     ) -> Subscription:
         """Matching events after ``after``: those stored, then each new one as it commits."""
         scans = self._scans(query)
-        if after is not None and not isinstance(after, Position):
-            raise InvalidPosition(f"after must be a Position or None, not {type(after).__name__}")
+        check_after(after)
         return Subscription(self.database, self.keyspace, scans, after)
 
     def close(self) -> None:

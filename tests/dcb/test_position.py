@@ -10,7 +10,7 @@ import random
 
 import pytest
 
-from fairway_django.dcb import DcbStore, Event, InvalidPosition, Position, Query
+from fairway_django.dcb import AppendCondition, DcbStore, Event, InvalidPosition, Position, Query
 
 
 @pytest.fixture
@@ -133,3 +133,14 @@ def test_read_and_subscribe_refuse_an_after_that_is_not_a_position(
     with pytest.raises(InvalidPosition):
         with store.subscribe(after=after) as subscription:  # type: ignore[arg-type]
             next(iter(subscription))
+
+
+def test_an_after_given_as_text_says_how_to_make_it_a_position(store: DcbStore) -> None:
+    """The common slip (a cursor straight from a URL) gets the fix in its message."""
+    text = "000000000000000200000001"
+    with pytest.raises(InvalidPosition, match=r"Position\.parse\(\)"):
+        list(store.read(after=text))  # type: ignore[arg-type]
+    with pytest.raises(InvalidPosition, match=r"Position\.parse\(\)"):
+        store.subscribe(after=text)  # type: ignore[arg-type]
+    with pytest.raises(InvalidPosition, match=r"Position\.parse\(\)"):
+        AppendCondition(Query.all(), after=text)  # type: ignore[arg-type]
