@@ -18,7 +18,6 @@ Combinations hold an event's tags sorted, up to ``EXACT_TAG_COMBINATION`` of the
 from __future__ import annotations
 
 import re
-import struct
 from functools import lru_cache
 from itertools import combinations
 
@@ -31,8 +30,6 @@ from .position import POSITION_BYTES
 #: The tuple-encoding type code of a versionstamp; every index key ends with it and 12 bytes.
 VERSIONSTAMP_CODE = b"\x33"
 _NESTED_BEGIN, _NESTED_END = b"\x05", b"\x00"
-_OFFSET = struct.Struct("<I")
-_USER_VERSION = struct.Struct(">H")
 _INCOMPLETE = bytes(10)
 #: What a position's place holds until the commit: the code and ten bytes for the engine to fill.
 _PLACEHOLDER = VERSIONSTAMP_CODE + _INCOMPLETE
@@ -89,15 +86,19 @@ class DcbKeyspace:
         return tuple(prefixes)
 
     def marker(self, append_id: str) -> bytes:
-        return self.appends + _hex_element(append_id)
+        return self.appends + keys.pack((append_id,))
 
     def markers_before(self, id_prefix: str) -> tuple[bytes, bytes]:
         """The range of append ids that sort before ``id_prefix`` (ids begin with their time)."""
-        return self.appends, self.appends + _hex_element(id_prefix)
+        return self.appends, self.appends + keys.pack((id_prefix,))
 
 
 def versionstamped(prefix: bytes, order: int) -> bytes:
-    """The operand of ``set_versionstamped_key`` for the key ``prefix + <position>``."""
+    """The operand of ``set_versionstamped_key`` for the key ``prefix + <position>``.
+
+    The bytes ``keys.pack_with_versionstamp`` makes for ``prefix`` plus an incomplete
+    versionstamp, built directly: an append makes one per index entry (tests compare the two).
+    """
     return b"".join(
         (prefix, _PLACEHOLDER, order.to_bytes(2, "big"), (len(prefix) + 1).to_bytes(4, "little"))
     )
@@ -105,7 +106,7 @@ def versionstamped(prefix: bytes, order: int) -> bytes:
 
 def versionstamped_position(order: int) -> bytes:
     """The operand of ``set_versionstamped_value`` for a value that is a position."""
-    return _INCOMPLETE + _USER_VERSION.pack(order) + _OFFSET.pack(0)
+    return _INCOMPLETE + order.to_bytes(2, "big") + bytes(4)
 
 
 def at(prefix: bytes, raw: bytes) -> bytes:
@@ -115,8 +116,3 @@ def at(prefix: bytes, raw: bytes) -> bytes:
 
 def position_of(key: bytes) -> bytes:
     return key[-POSITION_BYTES:]
-
-
-def _hex_element(text: str) -> bytes:
-    """``keys.pack((text,))`` for a hex string, which holds no NUL to escape: once per append."""
-    return b"\x02" + text.encode("ascii") + b"\x00"
