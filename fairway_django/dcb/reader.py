@@ -109,5 +109,9 @@ def _entries(
 def logged_record(reader: ReadTransaction, log: bytes, raw: bytes) -> bytes:
     record = reader.get(at(log, raw))
     if record is None:
-        raise LookupError(f"the index refers to position {raw.hex()}, which the log lacks")
+        raise LookupError(
+            f"an index refers to position {raw.hex()}, which the log lacks: the store is "
+            "damaged (its indexes and log are written in one transaction, so this cannot happen "
+            "through the store); keep the store directory and report it"
+        )
     return record

@@ -150,7 +150,9 @@ def _replay(
     if env.info()["last_txnid"] + 1 > version:
         raise RuntimeError(
             f"journal record {version} follows version {env.info()['last_txnid']}: the "
-            "journal does not fit the checkpoint"
+            "journal does not fit the checkpoint, so the store cannot be rebuilt safely. Keep "
+            "the store directory as it is (it holds everything there is) and restore a backup "
+            "or report it; do not delete journal/"
         )
     with env.begin(write=True) as txn:
         for kind, key, value in operations:

@@ -143,7 +143,11 @@ class Journal:
         """
         raw = txn.get(_STATE_KEY, db=self._meta)
         if raw is None:
-            raise RuntimeError("the store has no journal state: it was opened by an old engine")
+            raise RuntimeError(
+                "the store has no journal state: a process running an older Fairway created it "
+                "and is still using it. Stop every process using the store, then open it again "
+                "with this version; the first process to open it sets the journal up"
+            )
         first_version, offset = (int(n) for n in _STATE.unpack(raw))
         record = encode(version, operations)
         try:

@@ -147,3 +147,27 @@ def test_the_same_boot_trusts_the_store_and_rebuilds_nothing(tmp_path: Path) -> 
     assert db.transact(lambda tr: tr.get(b"k")) == b"v"
     db.close()
     assert next((store / "journal" / "checkpoints").glob("*.mdb")) == checkpoint
+
+
+@pytest.mark.parametrize(
+    ("durability", "synced_on_return", "synced_soon"),
+    [("full", True, True), ("normal", None, True), ("none", False, False)],
+)
+def test_each_durability_syncs_the_journal_when_it_promises(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, durability: str,
+    synced_on_return: bool | None, synced_soon: bool,
+) -> None:
+    """full: before the commit returns; normal: within 0.1 s, by a background thread; none:
+    never. (What the syncs protect against, a power loss, is staged by the tests above.)"""
+    db = open_engine(f"embedded://{tmp_path}/s?durability={durability}")
+    db.transact(lambda tr: tr.set(b"first", b"1"))  # the store's opening syncs are not counted
+    time.sleep(3 * journal.NORMAL_SYNC_SECONDS)
+    synced: list[int] = []
+    fdatasync = os.fdatasync
+    monkeypatch.setattr(os, "fdatasync", lambda fd: (synced.append(fd), fdatasync(fd))[1])
+    db.transact(lambda tr: tr.set(b"k", b"v"))
+    if synced_on_return is not None:  # normal's thread may or may not have run by now
+        assert bool(synced) is synced_on_return
+    time.sleep(3 * journal.NORMAL_SYNC_SECONDS)
+    assert bool(synced) is synced_soon
+    db.close()
