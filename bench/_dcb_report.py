@@ -205,22 +205,15 @@ def growth(
     found = f"its read found {float(grown['decision_events_read']):,.1f} events on average"
     growth_line("decision: read, then append on condition, p50", "ms", p50, found)
     growth_line("decision: read, then append on condition, p95", "ms", p95)
-    rate = Rate(int(grown["decisions"]), float(grown["decision_seconds"]))
-    c1 = compared(f"C1 at {sizes.history:,} events", rate.per_second, baseline.get("C1"), "/s")
-    growth_line(
-        "decisions, sequential",
-        "/s",
-        rate.per_second,
-        f"{rate_note(rate, 'decision')}  {c1}".rstrip(),
-    )
-    rate = Rate(int(grown["appends"]), float(grown["append_seconds"]))
-    a = compared(f"A, up to {sizes.singles:,} events", rate.per_second, baseline.get("A"), "/s")
-    growth_line(
-        "single-event appends, events",
-        "/s",
-        rate.per_second,
-        f"{rate_note(rate, 'event')}  {a}".rstrip(),
-    )
+    for label, count, seconds, unit, there, key in (
+        ("decisions, sequential", "decisions", "decision_seconds", "decision",
+         f"C1 at {sizes.history:,} events", "C1"),
+        ("single-event appends, events", "appends", "append_seconds", "event",
+         f"A, up to {sizes.singles:,} events", "A"),
+    ):
+        rate = Rate(int(grown[count]), float(grown[seconds]))
+        versus = compared(there, rate.per_second, baseline.get(key), "/s")
+        growth_line(label, "/s", rate.per_second, f"{rate_note(rate, unit)}  {versus}".rstrip())
 
 
 def growth_line(what: str, unit: str, value: float, note: str = "") -> None:

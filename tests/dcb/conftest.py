@@ -129,7 +129,9 @@ def faulty_store_url(tmp_path: Path, fault_seed: int) -> str:
     transaction_too_old, commit_unknown_result applied or not)."""
     return with_options(
         engine_url("embedded", tmp_path / "faulty"),
-        faults=str(FAULT_RATE), fault_seed=str(fault_seed), namespace=unique_namespace(),
+        faults=str(FAULT_RATE),
+        fault_seed=str(fault_seed),
+        namespace=unique_namespace(),
     )
 
 

@@ -19,8 +19,12 @@ def query_matches(query: Query, event: Event) -> bool:
 
 
 def expected_read(
-    log: Iterable[SequencedEvent], query: Query = Query.all(), *,
-    after: Position | None = None, limit: int | None = None, backwards: bool = False,
+    log: Iterable[SequencedEvent],
+    query: Query = Query.all(),
+    *,
+    after: Position | None = None,
+    limit: int | None = None,
+    backwards: bool = False,
 ) -> list[SequencedEvent]:
     """What ``store.read(query, after=..., limit=..., backwards=...)`` must return for ``log``."""
     found = [e for e in log if query_matches(query, e.event)]
@@ -41,7 +45,7 @@ def assert_consecutive(log: Sequence[SequencedEvent], appended: Sequence[Event])
     return their positions."""
     first = [i for i, e in enumerate(log) if e.event == appended[0]]
     assert len(first) == 1, f"the append's first event occurs {len(first)} times"
-    run = log[first[0]: first[0] + len(appended)]
+    run = log[first[0] : first[0] + len(appended)]
     assert [e.event for e in run] == list(appended)
     return [e.position for e in run]
 

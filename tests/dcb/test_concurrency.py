@@ -87,7 +87,10 @@ class Worker:
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
         self.process = subprocess.Popen(
             [sys.executable, str(WORKER), url, retry, command, *args],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
             env=env,
         )
         self._lines: queue.Queue[str | None] = queue.Queue()
@@ -198,7 +201,11 @@ class Decisions:
 
 
 def decide(
-    store: DcbStore, name: str, entities: int, count: int, into: Decisions,
+    store: DcbStore,
+    name: str,
+    entities: int,
+    count: int,
+    into: Decisions,
     between: Callable[[], object] | None = None,
 ) -> None:
     """``count`` command-pattern decisions round robin over entities ``<name>-0``...: read,
@@ -324,9 +331,7 @@ def test_racing_threads_on_one_entity_have_exactly_one_winner(
     threads, rounds = 6, 20
     store = stores(shared_url + options)
     query = entity_query("contested")
-    outcomes: list[list[tuple[int, Position | AppendConditionFailed]]] = [
-        [] for _ in range(rounds)
-    ]
+    outcomes: list[list[tuple[int, Position | AppendConditionFailed]]] = [[] for _ in range(rounds)]
     lock = threading.Lock()
     barrier = threading.Barrier(threads)
 
@@ -512,7 +517,8 @@ def test_counter_shared_by_processes_and_threads_is_exactly_once_under_faults(
 
 
 def assert_appends_whole_and_once(
-    log: list[SequencedEvent], expected: dict[str, list[int]],
+    log: list[SequencedEvent],
+    expected: dict[str, list[int]],
     reported: dict[str, list[Position]],
 ) -> None:
     """``expected[writer]`` lists the event count of each of its appends, in order; events of
@@ -540,6 +546,27 @@ def assert_appends_whole_and_once(
     assert next_append == {w: len(sizes) for w, sizes in expected.items()}
 
 
+def append_from_threads(
+    store: DcbStore, sizes: dict[str, list[int]], *, tagged: bool
+) -> dict[str, list[Position]]:
+    """One thread per name, all released together, each making appends of the given sizes
+    (event data ``name:append:index``); the positions each append returned, per name."""
+    names = list(sizes)
+    reported: dict[str, list[Position]] = {name: [] for name in names}
+    start = threading.Barrier(len(names))
+
+    def run(index: int) -> None:
+        name = names[index]
+        tags = [f"writer:{name}"] if tagged else []
+        start.wait()
+        for i, size in enumerate(sizes[name]):
+            events = [Event("C", f"{name}:{i}:{k}".encode(), tags) for k in range(size)]
+            reported[name].append(store.append(events))
+
+    run_threads(len(names), run)
+    return reported
+
+
 def test_concurrent_unconditional_appends_from_threads_and_processes(
     shared_url: str, stores: Callable[..., DcbStore], workers_for: Callable[..., list[Worker]]
 ) -> None:
@@ -551,20 +578,8 @@ def test_concurrent_unconditional_appends_from_threads_and_processes(
         processes, shared_url, "default", "append", "p{i}", str(appends), str(per_process_append)
     )
     sizes = {f"t{t}": [1 + (i + t) % 5 for i in range(appends)] for t in range(threads)}
-    reported: dict[str, list[Position]] = {f"t{t}": [] for t in range(threads)}
-    start = threading.Barrier(threads)
-
-    def run(index: int) -> None:
-        name = f"t{index}"
-        start.wait()
-        for i, size in enumerate(sizes[name]):
-            events = [
-                Event("C", f"{name}:{i}:{k}".encode(), [f"writer:{name}"]) for k in range(size)
-            ]
-            reported[name].append(store.append(events))
-
     release(workers)
-    run_threads(threads, run)
+    reported = append_from_threads(store, sizes, tagged=True)
     for p, worker in enumerate(workers):
         reported[f"p{p}"] = [Position.parse(text) for text in worker.json()["positions"]]
         sizes[f"p{p}"] = [per_process_append] * appends
@@ -581,17 +596,7 @@ def test_unconditional_appends_are_exactly_once_under_injected_faults(
     threads, appends = 4, 50
     store = stores(f"{shared_url}?durability=none&faults=0.2&fault_seed=5")
     sizes = {f"t{t}": [1 + (i + t) % 3 for i in range(appends)] for t in range(threads)}
-    reported: dict[str, list[Position]] = {f"t{t}": [] for t in range(threads)}
-    start = threading.Barrier(threads)
-
-    def run(index: int) -> None:
-        name = f"t{index}"
-        start.wait()
-        for i, size in enumerate(sizes[name]):
-            events = [Event("C", f"{name}:{i}:{k}".encode()) for k in range(size)]
-            reported[name].append(store.append(events))
-
-    run_threads(threads, run)
+    reported = append_from_threads(store, sizes, tagged=False)
     assert_appends_whole_and_once(list(store.read()), sizes, reported)
 
 

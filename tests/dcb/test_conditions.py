@@ -34,9 +34,9 @@ def fails(store: DcbStore, query: Query, after: Position | None = None) -> bool:
         assert_nothing_written(store, head)
         assert failure.code == "append_condition_failed"
         assert failure.condition == AppendCondition(query, after)
-        assert query_matches(query, next(
-            e.event for e in store.read() if e.position == failure.position
-        )), "the reported position holds no matching event"
+        assert query_matches(
+            query, next(e.event for e in store.read() if e.position == failure.position)
+        ), "the reported position holds no matching event"
         assert after is None or failure.position > after
         return True
     assert store.head() == position
@@ -102,8 +102,14 @@ def test_an_item_with_three_tags_is_failed_only_by_events_carrying_all_three(
     """Items with more tags than the exact indexes combine read the index of two of them and
     filter: events carrying those two (and not the third) must still pass the condition."""
     query = Query([QueryItem(tags=["x", "y", "z"])])
-    store.append([tagged("A", "x", "y"), tagged("A", "x", "z"), tagged("A", "y", "z"),
-                  tagged("A", "x", "y", "w")])
+    store.append(
+        [
+            tagged("A", "x", "y"),
+            tagged("A", "x", "z"),
+            tagged("A", "y", "z"),
+            tagged("A", "x", "y", "w"),
+        ]
+    )
     assert not fails(store, query)
     assert not fails(store, Query([QueryItem(types=["A"], tags=["z", "y", "x"])]))
     position = store.append([tagged("B", "z", "y", "x", "w")])
@@ -146,7 +152,9 @@ def test_any_item_of_a_multi_item_query_fails_it(store: DcbStore) -> None:
 def test_a_failed_append_writes_none_of_its_events(store: DcbStore) -> None:
     store.append([tagged("A")])
     head = store.head()
-    many = [Event("Big", bytes(20_000), ["x", "y"])] + [Event("T", f"{i}".encode()) for i in range(50)]
+    many = [Event("Big", bytes(20_000), ["x", "y"])] + [
+        Event("T", f"{i}".encode()) for i in range(50)
+    ]
     with pytest.raises(AppendConditionFailed):
         store.append(many, AppendCondition(Query([QueryItem(types=["A"])])))
     assert_nothing_written(store, head)
@@ -188,4 +196,3 @@ def test_conditions_see_events_appended_through_another_handle(
     other.append([tagged("A", "x")])
     with pytest.raises(AppendConditionFailed):
         store.append(NEW, AppendCondition(Query([QueryItem(tags=["x"])]), seen))
-

@@ -32,8 +32,16 @@ from fairway_django.dcb import (
 from .support import assert_nothing_written
 
 ERROR_CLASSES: list[type[DcbError]] = [
-    DcbError, AppendConditionFailed, InvalidInput, InvalidEvent, TooManyTags, EventTooLarge,
-    InvalidAppend, InvalidQuery, InvalidPosition, InvalidNamespace,
+    DcbError,
+    AppendConditionFailed,
+    InvalidInput,
+    InvalidEvent,
+    TooManyTags,
+    EventTooLarge,
+    InvalidAppend,
+    InvalidQuery,
+    InvalidPosition,
+    InvalidNamespace,
 ]
 
 
@@ -90,17 +98,21 @@ BAD_EVENTS: dict[str, tuple[Callable[[], object], type[InvalidInput], str]] = {
     "oversized type": (lambda: Event("T" * 257, b""), InvalidEvent, "256"),
     "lone surrogate tag": (lambda: Event("T", b"", ["\ud800"]), InvalidEvent, "tag"),
     "lone surrogate type": (lambda: Event("\udfff", b""), InvalidEvent, "type"),
-    "too many tags": (
-        lambda: Event("T", b"", [f"t{i}" for i in range(17)]), TooManyTags, "16"
-    ),
+    "too many tags": (lambda: Event("T", b"", [f"t{i}" for i in range(17)]), TooManyTags, "16"),
     "metadata value not str": (
-        lambda: Event("T", b"", metadata={"k": 1}), InvalidEvent, "metadata"  # type: ignore[dict-item]
+        lambda: Event("T", b"", metadata={"k": 1}),
+        InvalidEvent,
+        "metadata",  # type: ignore[dict-item]
     ),
     "metadata key not str": (
-        lambda: Event("T", b"", metadata={1: "v"}), InvalidEvent, "metadata"  # type: ignore[dict-item]
+        lambda: Event("T", b"", metadata={1: "v"}),
+        InvalidEvent,
+        "metadata",  # type: ignore[dict-item]
     ),
     "metadata not a mapping": (
-        lambda: Event("T", b"", metadata=[("k", "v")]), InvalidEvent, "metadata"  # type: ignore[arg-type]
+        lambda: Event("T", b"", metadata=[("k", "v")]),
+        InvalidEvent,
+        "metadata",  # type: ignore[arg-type]
     ),
 }
 
@@ -200,8 +212,15 @@ def test_every_error_class_has_its_own_code() -> None:
 
 
 def test_input_errors_are_invalid_input_and_value_errors() -> None:
-    for cls in (InvalidEvent, TooManyTags, EventTooLarge, InvalidAppend, InvalidQuery,
-                InvalidPosition, InvalidNamespace):
+    for cls in (
+        InvalidEvent,
+        TooManyTags,
+        EventTooLarge,
+        InvalidAppend,
+        InvalidQuery,
+        InvalidPosition,
+        InvalidNamespace,
+    ):
         assert issubclass(cls, InvalidInput)
         assert issubclass(cls, ValueError)
         assert issubclass(cls, DcbError)

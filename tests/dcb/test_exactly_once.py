@@ -61,16 +61,18 @@ def runs_by_append(log: list[SequencedEvent]) -> dict[int, list[list[SequencedEv
     return runs
 
 
-def check_log(
-    store: DcbStore, succeeded: dict[int, Position], failed: dict[int, FDBError]
-) -> None:
+def check_log(store: DcbStore, succeeded: dict[int, Position], failed: dict[int, FDBError]) -> None:
     log = list(store.read())
     runs = runs_by_append(log)
     for n, position in succeeded.items():
-        assert len(runs.get(n, [])) == 1, f"append {n} returned but is in the log {len(runs.get(n, []))} times"
+        assert len(runs.get(n, [])) == 1, (
+            f"append {n} returned but is in the log {len(runs.get(n, []))} times"
+        )
         (run,) = runs[n]
         assert [e.event for e in run] == batch(n), f"append {n} is not whole and consecutive"
-        assert run[-1].position == position, f"append {n} returned {position}, read back {run[-1].position}"
+        assert run[-1].position == position, (
+            f"append {n} returned {position}, read back {run[-1].position}"
+        )
     for n, error in failed.items():
         copies = len(runs.get(n, []))
         if isinstance(error, CommitUnknownResult):
@@ -91,7 +93,9 @@ def append_all(store: DcbStore, numbers: range) -> tuple[dict[int, Position], di
         try:
             succeeded[n] = store.append(batch(n), condition)
         except AppendConditionFailed as failure:
-            raise AssertionError(f"append {n} failed a condition nobody could fail: {failure}") from None
+            raise AssertionError(
+                f"append {n} failed a condition nobody could fail: {failure}"
+            ) from None
         except FDBError as error:  # the retries ran out: allowed, but must be what it says
             failed[n] = error
     return succeeded, failed
@@ -107,7 +111,9 @@ def test_appends_are_exactly_once_under_injected_faults(faulty_store: DcbStore) 
 def test_appends_whose_retries_run_out_are_at_most_once(faulty_store_url: str) -> None:
     """With one retry, some appends give up; those that report a definite failure are absent,
     those that report commit_unknown_result are there once or not at all."""
-    with open_store(faulty_store_url, retry=RetryPolicy(retry_limit=1, initial_backoff=0.001)) as store:
+    with open_store(
+        faulty_store_url, retry=RetryPolicy(retry_limit=1, initial_backoff=0.001)
+    ) as store:
         succeeded, failed = append_all(store, range(APPENDS))
         assert failed, "a 20% fault rate with one retry should exhaust some appends' retries"
         assert succeeded
@@ -146,7 +152,7 @@ def test_concurrent_appends_are_exactly_once_under_injected_faults(faulty_store:
             assert [e.event.data for e in copy] == [e.data for e in batch(n)]
             assert copy[-1].position == position
             start = log.index(copy[0])
-            assert log[start: start + len(copy)] == copy, f"append {n} is interleaved"
+            assert log[start : start + len(copy)] == copy, f"append {n} is interleaved"
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
@@ -155,7 +161,8 @@ def test_a_conditional_append_survives_applied_unknown_results(tmp_path: Path, s
     the applied append's position, neither appending again nor failing its own condition
     (``Query.all()`` after the head it read, which its own events would match)."""
     database = EmbeddedDatabase(
-        str(tmp_path / "store"), durability=Durability("none"),
+        str(tmp_path / "store"),
+        durability=Durability("none"),
         faults=FaultInjection(rate=0.5, seed=seed, kinds=(Fault.UNKNOWN_RESULT_APPLIED,)),
     )
     with DcbStore(database, "unknown", owns_database=True) as store:

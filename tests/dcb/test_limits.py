@@ -72,7 +72,9 @@ def test_tag_and_type_sizes_count_utf8_bytes(prior: DcbStore) -> None:
     events = [Event(t, t.encode(), [t]) for t in longest]
     prior.append(events)
     for event in events:
-        got = [e.event for e in prior.read(Query([QueryItem(types=[event.type], tags=[event.type])]))]
+        got = [
+            e.event for e in prior.read(Query([QueryItem(types=[event.type], tags=[event.type])]))
+        ]
         assert got == [event]
     for text in ("a" * 257, "é" * 129, "€" * 86, "𝄞" * 64 + "a"):
         with pytest.raises(InvalidEvent, match="256"):
@@ -162,12 +164,21 @@ INLINE_AND_REFERENCED = [
         Query([QueryItem(types=["Untagged"]), QueryItem(tags=["z"]), QueryItem(tags=["x", "y"])]),
         Query([QueryItem(tags=["t0", "t12", "x"])]),
     ],
-    ids=["all", "type", "types", "tag", "2 tags", "3 tags", "type+tag", "types+2 tags",
-         "types+3 tags", "multi", "many tags"],
+    ids=[
+        "all",
+        "type",
+        "types",
+        "tag",
+        "2 tags",
+        "3 tags",
+        "type+tag",
+        "types+2 tags",
+        "types+3 tags",
+        "multi",
+        "many tags",
+    ],
 )
-def test_inline_and_referenced_events_read_back_identically(
-    prior: DcbStore, query: Query
-) -> None:
+def test_inline_and_referenced_events_read_back_identically(prior: DcbStore, query: Query) -> None:
     prior.append(INLINE_AND_REFERENCED[:4])
     prior.append(INLINE_AND_REFERENCED[4:])
     log = list(prior.read())

@@ -40,7 +40,9 @@ TAGS = ["x", "y", "z", "w"]
 LOWEST, HIGHEST = Position.parse("0" * 24), Position.parse("f" * 24)
 
 SETTINGS = settings(
-    max_examples=40, stateful_step_count=30, deadline=None,
+    max_examples=40,
+    stateful_step_count=30,
+    deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 
@@ -62,14 +64,17 @@ def build_query(spec: list[tuple[list[str], list[str]]] | None) -> Query:
 def model_matches(spec: list[tuple[list[str], list[str]]] | None, event: Event) -> bool:
     if spec is None:
         return True
-    return any((not types or event.type in types) and set(tags) <= set(event.tags)
-               for types, tags in spec)
+    return any(
+        (not types or event.type in types) and set(tags) <= set(event.tags) for types, tags in spec
+    )
 
 
 class StoreModel(RuleBasedStateMachine):
     """One store, in a namespace nobody else writes, and the list of what it must hold."""
 
-    def __init__(self, open_fresh: Callable[[], DcbStore], close: Callable[[DcbStore], None]) -> None:
+    def __init__(
+        self, open_fresh: Callable[[], DcbStore], close: Callable[[DcbStore], None]
+    ) -> None:
         super().__init__()
         self.store = open_fresh()
         self._close = close
@@ -90,8 +95,13 @@ class StoreModel(RuleBasedStateMachine):
             choices += [seen, seen, seen, Position.parse(str(seen)[:-4] + "ffff")]
         return data.draw(st.sampled_from(choices))
 
-    def expected(self, spec: list[tuple[list[str], list[str]]] | None, after: Position | None,
-                 limit: int | None, backwards: bool) -> list[SequencedEvent]:
+    def expected(
+        self,
+        spec: list[tuple[list[str], list[str]]] | None,
+        after: Position | None,
+        limit: int | None,
+        backwards: bool,
+    ) -> list[SequencedEvent]:
         found = [e for e in self.log if model_matches(spec, e.event)]
         if backwards:
             found.reverse()
@@ -103,19 +113,33 @@ class StoreModel(RuleBasedStateMachine):
 
     @rule(
         data=st.data(),
-        shapes=st.lists(st.tuples(st.sampled_from(TYPES), tag_lists, sizes, st.booleans()),
-                        min_size=1, max_size=5),
+        shapes=st.lists(
+            st.tuples(st.sampled_from(TYPES), tag_lists, sizes, st.booleans()),
+            min_size=1,
+            max_size=5,
+        ),
         conditional=st.booleans(),
         spec=query_specs,
     )
-    def append(self, data: st.DataObject, shapes: list[tuple[str, list[str], int, bool]],
-               conditional: bool, spec: list[tuple[list[str], list[str]]] | None) -> None:
+    def append(
+        self,
+        data: st.DataObject,
+        shapes: list[tuple[str, list[str], int, bool]],
+        conditional: bool,
+        spec: list[tuple[list[str], list[str]]] | None,
+    ) -> None:
         events = []
         for type_, tags, size, with_metadata in shapes:
             self.counter += 1
             body = f"#{self.counter}".encode()
-            events.append(Event(type_, body + bytes(size), tags,
-                                {"n": str(self.counter)} if with_metadata else None))
+            events.append(
+                Event(
+                    type_,
+                    body + bytes(size),
+                    tags,
+                    {"n": str(self.counter)} if with_metadata else None,
+                )
+            )
         condition = None
         must_fail = False
         if conditional:
@@ -127,7 +151,9 @@ class StoreModel(RuleBasedStateMachine):
             try:
                 self.store.append(events, condition)
             except AppendConditionFailed as failure:
-                assert model_matches(spec, next(e.event for e in self.log if e.position == failure.position))
+                assert model_matches(
+                    spec, next(e.event for e in self.log if e.position == failure.position)
+                )
             else:
                 raise AssertionError(f"{condition} should have failed")
             assert self.store.head() == head
@@ -143,13 +169,22 @@ class StoreModel(RuleBasedStateMachine):
         self.log.extend(new)
 
     @rule(
-        data=st.data(), spec=query_specs, backwards=st.booleans(),
+        data=st.data(),
+        spec=query_specs,
+        backwards=st.booleans(),
         limit=st.one_of(st.none(), st.integers(min_value=0, max_value=8)),
     )
-    def read(self, data: st.DataObject, spec: list[tuple[list[str], list[str]]] | None,
-             backwards: bool, limit: int | None) -> None:
+    def read(
+        self,
+        data: st.DataObject,
+        spec: list[tuple[list[str], list[str]]] | None,
+        backwards: bool,
+        limit: int | None,
+    ) -> None:
         after = self.draw_after(data)
-        got = list(self.store.read(build_query(spec), after=after, limit=limit, backwards=backwards))
+        got = list(
+            self.store.read(build_query(spec), after=after, limit=limit, backwards=backwards)
+        )
         assert got == self.expected(spec, after, limit, backwards)
 
     @precondition(lambda self: bool(self.log))
@@ -163,10 +198,14 @@ class StoreModel(RuleBasedStateMachine):
         assert self.store.head() == (self.log[-1].position if self.log else None)
 
 
-def run_model(open_fresh: Callable[[], DcbStore], close: Callable[[DcbStore], None],
-              run_settings: settings = SETTINGS) -> None:
+def run_model(
+    open_fresh: Callable[[], DcbStore],
+    close: Callable[[DcbStore], None],
+    run_settings: settings = SETTINGS,
+) -> None:
     run_state_machine_as_test(
-        lambda: StoreModel(open_fresh, close), settings=run_settings  # type: ignore[arg-type]
+        lambda: StoreModel(open_fresh, close),
+        settings=run_settings,  # type: ignore[arg-type]
     )
 
 
@@ -179,8 +218,9 @@ class TestModelUnderFaults:
     """The same machine on a store whose commits fail now and then; the store retries them."""
 
     def test_store_matches_the_model_under_faults(self, tmp_path: Path) -> None:
-        base = with_options(engine_url("embedded", tmp_path / "faulty"),
-                            faults=str(FAULT_RATE), fault_seed="11")
+        base = with_options(
+            engine_url("embedded", tmp_path / "faulty"), faults=str(FAULT_RATE), fault_seed="11"
+        )
 
         def open_fresh() -> DcbStore:
             return open_store(with_options(base, namespace=unique_namespace()))

@@ -26,7 +26,11 @@ from .conftest import StoreOpener, engine_url, unique_namespace, with_options
 def test_different_namespaces_do_not_see_each_others_events(open_stores: StoreOpener) -> None:
     # Names where one extends the other: a namespace must not be a key prefix of another's.
     base = unique_namespace()
-    first, second, third = open_stores.open(base), open_stores.open(base + "-2"), open_stores.open(base + "2")
+    first, second, third = (
+        open_stores.open(base),
+        open_stores.open(base + "-2"),
+        open_stores.open(base + "2"),
+    )
     a = first.append([Event("T", b"first", ["x"])])
     assert second.head() is None and third.head() is None
     assert list(second.read()) == [] and list(third.read()) == []
@@ -60,8 +64,11 @@ def test_two_handles_on_one_namespace_share_the_log(
 
 def test_a_url_without_namespace_is_the_default_namespace(tmp_path: Path) -> None:
     url = engine_url("embedded", tmp_path / "store")
-    with open_store(url) as plain, open_store(with_options(url, namespace="default")) as named, \
-            open_store(with_options(url, namespace="other")) as other:
+    with (
+        open_store(url) as plain,
+        open_store(with_options(url, namespace="default")) as named,
+        open_store(with_options(url, namespace="other")) as other,
+    ):
         assert plain.namespace == "default"
         plain.append([Event("T", b"x")])
         assert [e.event.data for e in named.read()] == [b"x"]
@@ -80,8 +87,18 @@ def test_a_namespace_is_reopened_with_its_events(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     "namespace",
     ["", "a/b", "a b", "x" * 65, "héllo", "a:b", "ns\x00", "%00", "a%0Ab", "a%2Fb"],
-    ids=["empty", "slash", "space", "too long", "non-ascii", "colon", "nul", "pct-nul",
-         "pct-newline", "pct-slash"],
+    ids=[
+        "empty",
+        "slash",
+        "space",
+        "too long",
+        "non-ascii",
+        "colon",
+        "nul",
+        "pct-nul",
+        "pct-newline",
+        "pct-slash",
+    ],
 )
 def test_a_bad_namespace_is_refused(tmp_path: Path, namespace: str) -> None:
     url = engine_url("embedded", tmp_path / "store") + "&namespace=" + namespace

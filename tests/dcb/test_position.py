@@ -119,7 +119,8 @@ def test_parse_refuses_what_is_not_a_string(value: object) -> None:
 
 
 @pytest.mark.parametrize(
-    "after", ["000000000000000200000001", b"\x00" * 12, 5, 1.5, object()],
+    "after",
+    ["000000000000000200000001", b"\x00" * 12, 5, 1.5, object()],
     ids=["text", "bytes", "int", "float", "object"],
 )
 def test_read_and_subscribe_refuse_an_after_that_is_not_a_position(

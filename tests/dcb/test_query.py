@@ -73,8 +73,10 @@ def names(store: DcbStore, query: Query) -> list[Event]:
         ([QueryItem(tags=["x", "y", "nobody"])], []),
         ([QueryItem(types=["A"]), QueryItem(tags=["w"])], [0, 1, 2, 5, 6, 8]),
         ([QueryItem(types=["A"]), QueryItem(types=["A"], tags=["x"])], [0, 1, 2, 8]),
-        ([QueryItem(tags=["x"]), QueryItem(tags=["y"]), QueryItem(tags=["x", "y", "z"])],
-         [1, 2, 3, 4, 5]),
+        (
+            [QueryItem(tags=["x"]), QueryItem(tags=["y"]), QueryItem(tags=["x", "y", "z"])],
+            [1, 2, 3, 4, 5],
+        ),
         ([QueryItem(types=["C"]), QueryItem()], list(range(10))),
     ],
 )
@@ -162,7 +164,8 @@ def test_condition_after_must_be_a_position() -> None:
 
 
 @pytest.mark.parametrize(
-    "query", ["A", QueryItem(types=["A"]), [QueryItem()], {"types": ["A"]}],
+    "query",
+    ["A", QueryItem(types=["A"]), [QueryItem()], {"types": ["A"]}],
     ids=["str", "item", "list", "dict"],
 )
 def test_read_and_subscribe_refuse_what_is_not_a_query(populated: DcbStore, query: object) -> None:
@@ -178,4 +181,3 @@ def test_append_with_a_query_instead_of_a_condition_is_refused(populated: DcbSto
     with pytest.raises(InvalidAppend):
         populated.append([Event("T", b"")], Query.all())  # type: ignore[arg-type]
     assert_nothing_written(populated, head)
-

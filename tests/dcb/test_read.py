@@ -26,7 +26,11 @@ from .support import assert_nothing_written, expected_read
 SMALL = [
     [Event("A", b"a0", ["x"]), Event("B", b"b1", ["x", "y"]), Event("C", b"c2")],
     [Event("A", b"a3", ["y", "z", "x"])],
-    [Event("B", b"b4", ["z"]), Event("A", b"a5", ["x", "y"]), Event("C", b"c6", ["y", "x", "z", "w"])],
+    [
+        Event("B", b"b4", ["z"]),
+        Event("A", b"a5", ["x", "y"]),
+        Event("C", b"c6", ["y", "x", "z", "w"]),
+    ],
     [Event("A", b"a7", ["w"]), Event("B", b"b8", ["x", "z", "y"])],
 ]
 
@@ -38,8 +42,9 @@ QUERIES = {
     "two tags": Query([QueryItem(tags=["x", "y"])]),
     "three tags": Query([QueryItem(tags=["x", "y", "z"])]),
     "type and three tags": Query([QueryItem(types=["A", "B"], tags=["z", "x", "y"])]),
-    "overlapping items": Query([QueryItem(types=["A"]), QueryItem(tags=["x"]),
-                                QueryItem(tags=["x", "y", "z"])]),
+    "overlapping items": Query(
+        [QueryItem(types=["A"]), QueryItem(tags=["x"]), QueryItem(tags=["x", "y", "z"])]
+    ),
     "disjoint items": Query([QueryItem(types=["C"]), QueryItem(tags=["w"])]),
     "nothing": Query([QueryItem(types=["Nope"])]),
 }
@@ -65,7 +70,9 @@ def test_every_after_limit_and_direction(
     for e in small:
         afters.append(e.position)
         afters.append(Position.parse(str(e.position)[:-4] + "ffff"))  # between appends
-    for after, limit, backwards in itertools.product(afters, [None, 0, 1, 2, 5, 100], [False, True]):
+    for after, limit, backwards in itertools.product(
+        afters, [None, 0, 1, 2, 5, 100], [False, True]
+    ):
         got = list(store.read(query, after=after, limit=limit, backwards=backwards))
         want = expected_read(small, query, after=after, limit=limit, backwards=backwards)
         assert got == want, (after, limit, backwards)
@@ -77,7 +84,9 @@ def test_backwards_reverses_the_order(store: DcbStore, small: list[SequencedEven
     assert tail == small[:-4:-1]
 
 
-def test_after_is_exclusive_in_both_directions(store: DcbStore, small: list[SequencedEvent]) -> None:
+def test_after_is_exclusive_in_both_directions(
+    store: DcbStore, small: list[SequencedEvent]
+) -> None:
     middle = small[4].position
     assert list(store.read(after=middle)) == small[5:]
     assert list(store.read(after=middle, backwards=True)) == small[3::-1]
@@ -101,8 +110,14 @@ def test_paging_with_after_and_limit_visits_every_event_once(
 def test_an_event_matched_by_several_items_comes_out_once(
     store: DcbStore, small: list[SequencedEvent]
 ) -> None:
-    query = Query([QueryItem(tags=["x"]), QueryItem(tags=["y"]), QueryItem(types=["A", "B"]),
-                   QueryItem(tags=["x", "y", "z"])])
+    query = Query(
+        [
+            QueryItem(tags=["x"]),
+            QueryItem(tags=["y"]),
+            QueryItem(types=["A", "B"]),
+            QueryItem(tags=["x", "y", "z"]),
+        ]
+    )
     for backwards in (False, True):
         got = [e.position for e in store.read(query, backwards=backwards)]
         assert len(got) == len(set(got))
@@ -118,7 +133,8 @@ def test_a_read_is_a_lazy_iterator(store: DcbStore, small: list[SequencedEvent])
 
 
 @pytest.mark.parametrize(
-    "limit", [-1, -100, 1.0, 2.5, "3", True, False, [1]],
+    "limit",
+    [-1, -100, 1.0, 2.5, "3", True, False, [1]],
     ids=["-1", "-100", "float", "fraction", "str", "True", "False", "list"],
 )
 def test_a_bad_limit_is_refused(store: DcbStore, limit: object) -> None:
@@ -149,12 +165,18 @@ BIG_QUERIES = {
     "four tags": Query([QueryItem(tags=["all", "big", "hi", "even"])]),
     "type and three tags": Query([QueryItem(types=["B"], tags=["all", "big", "hi"])]),
     # Overlapping items, filtered and exact, merged.
-    "overlapping": Query([QueryItem(types=["A"], tags=["all", "big", "hi"]),
-                          QueryItem(tags=["m5"]), QueryItem(tags=["odd", "hi"])]),
+    "overlapping": Query(
+        [
+            QueryItem(types=["A"], tags=["all", "big", "hi"]),
+            QueryItem(tags=["m5"]),
+            QueryItem(tags=["odd", "hi"]),
+        ]
+    ),
     # Sparse: no event of the (big, even) index carries m5; 214 of the 1,928 events in the
     # (big, hi) index carry m5 and odd.
-    "sparse": Query([QueryItem(tags=["big", "m5", "even"]),
-                     QueryItem(tags=["hi", "odd", "m5", "big"])]),
+    "sparse": Query(
+        [QueryItem(tags=["big", "m5", "even"]), QueryItem(tags=["hi", "odd", "m5", "big"])]
+    ),
 }
 
 
@@ -202,9 +224,16 @@ def test_filtered_reads_resume_when_a_chunk_examines_many_non_matching_entries(
 
     monkeypatch.setattr(reader, "CHUNK_EXAMINED", 3)
     for batch in range(4):
-        store.append([Event("A" if i % 2 else "B", f"{batch}.{i}".encode(),
-                            ["x", "y"] + (["z"] if i % 5 == 0 else []) + (["w"] if i % 3 == 0 else []))
-                      for i in range(12)])
+        store.append(
+            [
+                Event(
+                    "A" if i % 2 else "B",
+                    f"{batch}.{i}".encode(),
+                    ["x", "y"] + (["z"] if i % 5 == 0 else []) + (["w"] if i % 3 == 0 else []),
+                )
+                for i in range(12)
+            ]
+        )
     log = list(store.read())
     queries = [
         Query([QueryItem(tags=["x", "y", "z"])]),

@@ -130,7 +130,9 @@ def test_catch_up_then_live_within_100ms(
 
 
 def test_live_events_from_another_handle_and_not_from_another_namespace(
-    store: DcbStore, open_stores: StoreOpener, namespace: str,
+    store: DcbStore,
+    open_stores: StoreOpener,
+    namespace: str,
     consume: Callable[[Subscription], Consumer],
 ) -> None:
     same, elsewhere = open_stores.open(namespace), open_stores.open()
@@ -151,11 +153,20 @@ def test_subscriptions_deliver_only_matching_events(
 ) -> None:
     """Past and live events alike are filtered by the query; an event matched by several items
     is delivered once; 3-tag items are exact."""
-    query = Query([QueryItem(types=["A"], tags=["x"]), QueryItem(tags=["x", "y", "z"]),
-                   QueryItem(types=["C"])])
+    query = Query(
+        [
+            QueryItem(types=["A"], tags=["x"]),
+            QueryItem(tags=["x", "y", "z"]),
+            QueryItem(types=["C"]),
+        ]
+    )
     batches = [
         [Event("A", b"1", ["x"]), Event("B", b"2", ["x"]), Event("A", b"3", ["y"])],
-        [Event("B", b"4", ["x", "y"]), Event("B", b"5", ["z", "y", "x"]), Event("A", b"6", ["x", "y", "z"])],
+        [
+            Event("B", b"4", ["x", "y"]),
+            Event("B", b"5", ["z", "y", "x"]),
+            Event("A", b"6", ["x", "y", "z"]),
+        ],
         [Event("C", b"7"), Event("D", b"8", ["x", "y", "w"])],
     ]
     store.append(batches[0])
@@ -283,7 +294,10 @@ def test_no_event_is_lost_or_repeated_during_a_burst_of_appends(
 ) -> None:
     """Appends racing with the subscriber's catch-up and waits are each delivered once."""
     store.append([Event("T", b"before")])
-    consumers = [consume(store.subscribe()), consume(store.subscribe(Query([QueryItem(tags=["odd"])])))]
+    consumers = [
+        consume(store.subscribe()),
+        consume(store.subscribe(Query([QueryItem(tags=["odd"])]))),
+    ]
 
     def burst() -> None:
         for i in range(200):
@@ -303,9 +317,17 @@ def test_no_event_is_lost_or_repeated_during_a_burst_of_appends(
 
 @pytest.mark.parametrize(
     "query",
-    [Query.all(), Query([QueryItem(tags=["all", "big", "hi"])]),
-     Query([QueryItem(types=["A"]), QueryItem(tags=["m5", "odd"]),
-            QueryItem(tags=["even", "hi", "big"])])],
+    [
+        Query.all(),
+        Query([QueryItem(tags=["all", "big", "hi"])]),
+        Query(
+            [
+                QueryItem(types=["A"]),
+                QueryItem(tags=["m5", "odd"]),
+                QueryItem(tags=["even", "hi", "big"]),
+            ]
+        ),
+    ],
     ids=["all", "three tags", "three items"],
 )
 def test_catching_up_across_chunks(
