@@ -1,4 +1,4 @@
-"""Fairway's settings: one ``FAIRWAY = {...}`` dict in the project, read through ``fairway_settings``.
+"""Fairway's settings: one ``FAIRWAY = {...}`` dict, read through ``fairway_settings``.
 
 This follows DRF's ``APISettings`` (which drf-spectacular also uses): every default lives in
 ``DEFAULTS`` below with a comment, a project sets only the keys it changes, and the object

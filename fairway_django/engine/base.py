@@ -19,8 +19,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
-from .keys import strinc
 from .errors import FDBError, TransactionTimedOut
+from .keys import strinc
 from .retry import RetryPolicy
 
 T = TypeVar("T")
