@@ -25,7 +25,13 @@ from fairway_django.engine import Database, Transaction
 from .codec import decode, encode
 from .errors import AppendConditionFailed, EventTooLarge, InvalidAppend
 from .events import Event, check_event
-from .keyspace import DcbKeyspace, position_of, versionstamped, versionstamped_position
+from .keyspace import (
+    VERSIONSTAMP_CODE,
+    DcbKeyspace,
+    position_of,
+    versionstamped,
+    versionstamped_position,
+)
 from .limits import (
     INLINE_BUDGET_BYTES,
     MAX_APPEND_BYTES,
@@ -33,7 +39,7 @@ from .limits import (
     MAX_EVENTS_PER_APPEND,
 )
 from .plan import Planner
-from .position import Position
+from .position import POSITION_BYTES, Position
 from .query import AppendCondition
 from .reader import logged_record
 
@@ -44,7 +50,7 @@ APPEND_TIMEOUT_SECONDS = 60.0
 #: How often one process clears expired ids, inside one of its appends.
 PRUNE_INTERVAL_SECONDS = 5.0
 #: Bytes one versionstamped key costs beyond its prefix: code, position and offset.
-_KEY_OVERHEAD = 1 + 12 + 4
+_KEY_OVERHEAD = len(VERSIONSTAMP_CODE) + POSITION_BYTES + 4
 _ORDER = struct.Struct(">H")
 _MILLIS = struct.Struct(">Q")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from operator import itemgetter
+from typing import NamedTuple
 
 from fairway_django.engine import ReadTransaction
 
@@ -30,14 +31,11 @@ _new_tuple = tuple.__new__
 _first = itemgetter(0)
 
 
-class Chunk:
+class Chunk(NamedTuple):
     """Events read in one transaction, and where the next chunk resumes (None: no more)."""
 
-    __slots__ = ("events", "resume")
-
-    def __init__(self, events: list[SequencedEvent], resume: bytes | None) -> None:
-        self.events = events
-        self.resume = resume
+    events: list[SequencedEvent]
+    resume: bytes | None
 
 
 def read_chunk(

@@ -75,10 +75,6 @@ class Subscription:
         self._stopped.set()
         self._wake.set()
 
-    @property
-    def stopped(self) -> bool:
-        return self._stopped.is_set()
-
     def _fetch_or_wait(self) -> None:
         self._wake.clear()
         chunk, watch = self._database.transact(self._read_or_watch)
