@@ -19,6 +19,7 @@ import struct
 import time
 from collections.abc import Iterable
 from concurrent.futures import Future
+from typing import NamedTuple
 
 from fairway_django.engine import Database, Transaction
 
@@ -26,10 +27,10 @@ from .codec import decode, encode
 from .errors import AppendConditionFailed, EventTooLarge, InvalidAppend
 from .events import Event, check_event
 from .keyspace import (
-    VERSIONSTAMP_CODE,
+    KEY_OVERHEAD,
     DcbKeyspace,
+    operand_parts,
     position_of,
-    versionstamped,
     versionstamped_position,
 )
 from .limits import (
@@ -39,7 +40,7 @@ from .limits import (
     MAX_EVENTS_PER_APPEND,
 )
 from .plan import Planner
-from .position import POSITION_BYTES, Position
+from .position import Position
 from .query import AppendCondition
 from .reader import logged_record
 
@@ -49,21 +50,16 @@ APPEND_ID_TTL_SECONDS = 300.0
 APPEND_TIMEOUT_SECONDS = 60.0
 #: How often one process clears expired ids, inside one of its appends.
 PRUNE_INTERVAL_SECONDS = 5.0
-#: Bytes one versionstamped key costs beyond its prefix: code, position and offset.
-_KEY_OVERHEAD = len(VERSIONSTAMP_CODE) + POSITION_BYTES + 4
 _ORDER = struct.Struct(">H")
 _MILLIS = struct.Struct(">Q")
 
 
-class _Prepared:
+class _Prepared(NamedTuple):
     """One event, encoded, with the indexes it goes into and the value they hold."""
 
-    __slots__ = ("indexed", "prefixes", "record")
-
-    def __init__(self, record: bytes, prefixes: tuple[bytes, ...], indexed: bytes) -> None:
-        self.record = record
-        self.prefixes = prefixes
-        self.indexed = indexed
+    record: bytes
+    indexes: tuple[tuple[bytes, bytes], ...]  # each index's operand parts
+    indexed: bytes
 
 
 class Appender:
@@ -71,6 +67,7 @@ class Appender:
         self._database = database
         self._keyspace = keyspace
         self._planner = planner
+        self._log_parts = operand_parts(keyspace.log)
         self._next_prune = 0.0
 
     def append(self, events: Iterable[Event], condition: AppendCondition | None) -> Position:
@@ -104,8 +101,8 @@ class Appender:
             raise InvalidAppend("append takes a list of events; wrap a single event in a list")
         prepared: list[_Prepared] = []
         size = 0
-        index_prefixes = self._keyspace.index_prefixes
-        log_key_size = len(self._keyspace.log) + _KEY_OVERHEAD
+        index_operands = self._keyspace.index_operands
+        log_key_size = len(self._keyspace.log) + KEY_OVERHEAD
         for order, given in enumerate(events):
             event = check_event(given)
             record = encode(event)
@@ -115,11 +112,10 @@ class Appender:
                     f"limit is {MAX_EVENT_BYTES:,} (type, tags, metadata and data together). "
                     "Keep large payloads elsewhere and put a reference in the event."
                 )
-            prefixes = index_prefixes(event.type, tuple(sorted(event.tags)))
-            indexed = record if len(record) * len(prefixes) <= INLINE_BUDGET_BYTES else b""
-            prepared.append(_Prepared(record, prefixes, indexed))
-            size += log_key_size + len(record)
-            size += sum(map(len, prefixes)) + len(prefixes) * (_KEY_OVERHEAD + len(indexed))
+            indexes, key_bytes = index_operands(event.type, tuple(sorted(event.tags)))
+            indexed = record if len(record) * len(indexes) <= INLINE_BUDGET_BYTES else b""
+            prepared.append(_Prepared(record, indexes, indexed))
+            size += log_key_size + len(record) + key_bytes + len(indexes) * len(indexed)
         if not prepared:
             raise InvalidAppend("an append needs at least one event")
         if len(prepared) > MAX_EVENTS_PER_APPEND:
@@ -150,13 +146,13 @@ class Appender:
                 raise AppendConditionFailed(condition, Position(raw))
 
     def _write(self, tr: Transaction, prepared: list[_Prepared], marker: bytes) -> None:
-        log = self._keyspace.log
+        log_head, log_tail = self._log_parts
         write = tr.set_versionstamped_key
-        for order, event in enumerate(prepared):
-            write(versionstamped(log, order), event.record)
-            indexed = event.indexed
-            for prefix in event.prefixes:
-                write(versionstamped(prefix, order), indexed)
+        for order, (record, indexes, indexed) in enumerate(prepared):
+            order_bytes = _ORDER.pack(order)
+            write(log_head + order_bytes + log_tail, record)
+            for head, tail in indexes:
+                write(head + order_bytes + tail, indexed)
         last = versionstamped_position(len(prepared) - 1)
         tr.set_versionstamped_value(marker, last)
         tr.set_versionstamped_value(self._keyspace.head, last)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from itertools import combinations
+from typing import NamedTuple
 
 from fairway_django.engine import keys
 
@@ -33,6 +34,8 @@ _NESTED_BEGIN, _NESTED_END = b"\x05", b"\x00"
 _INCOMPLETE = bytes(10)
 #: What a position's place holds until the commit: the code and ten bytes for the engine to fill.
 _PLACEHOLDER = VERSIONSTAMP_CODE + _INCOMPLETE
+#: Bytes a versionstamped key takes beyond its prefix: the code, the position and the offset.
+KEY_OVERHEAD = len(VERSIONSTAMP_CODE) + POSITION_BYTES + 4
 _NAMESPACE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 
 
@@ -64,7 +67,7 @@ class DcbKeyspace:
         self._by_type = root + keys.pack(("y",))
         self._by_tags = root + keys.pack(("g",))
         self._by_type_and_tags = root + keys.pack(("t",))
-        self.index_prefixes = lru_cache(maxsize=16_384)(self._index_prefixes)
+        self.index_operands = lru_cache(maxsize=16_384)(self._index_operands)
 
     def type_index(self, type_: str) -> bytes:
         return self._by_type + _element(type_)
@@ -75,7 +78,12 @@ class DcbKeyspace:
     def type_and_tags_index(self, type_: str, tags: tuple[str, ...]) -> bytes:
         return self._by_type_and_tags + _element(type_) + combination(tags)
 
-    def _index_prefixes(self, type_: str, tags: tuple[str, ...]) -> tuple[bytes, ...]:
+    def _index_operands(self, type_: str, tags: tuple[str, ...]) -> IndexOperands:
+        prefixes = self.index_prefixes(type_, tags)
+        parts = tuple(map(operand_parts, prefixes))
+        return IndexOperands(parts, sum(map(len, prefixes)) + len(prefixes) * KEY_OVERHEAD)
+
+    def index_prefixes(self, type_: str, tags: tuple[str, ...]) -> tuple[bytes, ...]:
         """Every index an event of this type and these tags belongs to (log excluded)."""
         prefixes = [self.type_index(type_)]
         ordered = sorted(tags)
@@ -86,22 +94,38 @@ class DcbKeyspace:
         return tuple(prefixes)
 
     def marker(self, append_id: str) -> bytes:
-        return self.appends + keys.pack((append_id,))
+        """The key of an append's id (hex digits: its tuple encoding needs no escaping)."""
+        return self.appends + b"\x02" + append_id.encode("ascii") + b"\x00"
 
     def markers_before(self, id_prefix: str) -> tuple[bytes, bytes]:
         """The range of append ids that sort before ``id_prefix`` (ids begin with their time)."""
         return self.appends, self.appends + keys.pack((id_prefix,))
 
 
+class IndexOperands(NamedTuple):
+    """The indexes an event of one type and tag set goes into, made once per such set."""
+
+    #: Per index, the parts of its entry's ``set_versionstamped_key`` operand (operand_parts).
+    parts: tuple[tuple[bytes, bytes], ...]
+    #: What the keys of one event's entries take, all together.
+    key_bytes: int
+
+
+def operand_parts(prefix: bytes) -> tuple[bytes, bytes]:
+    """``(head, tail)``: the operand for the entry at ``prefix`` of an append's event number
+    ``order`` is ``head + order (2 bytes, big-endian) + tail``, so an append makes each of its
+    operands with two concatenations."""
+    return prefix + _PLACEHOLDER, (len(prefix) + 1).to_bytes(4, "little")
+
+
 def versionstamped(prefix: bytes, order: int) -> bytes:
     """The operand of ``set_versionstamped_key`` for the key ``prefix + <position>``.
 
     The bytes ``keys.pack_with_versionstamp`` makes for ``prefix`` plus an incomplete
-    versionstamp, built directly: an append makes one per index entry (tests compare the two).
+    versionstamp, built directly (tests compare the two).
     """
-    return b"".join(
-        (prefix, _PLACEHOLDER, order.to_bytes(2, "big"), (len(prefix) + 1).to_bytes(4, "little"))
-    )
+    head, tail = operand_parts(prefix)
+    return head + order.to_bytes(2, "big") + tail
 
 
 def versionstamped_position(order: int) -> bytes:

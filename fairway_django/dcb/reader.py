@@ -47,9 +47,11 @@ def read_chunk(
     backwards: bool,
 ) -> Chunk:
     """Up to ``count`` matching events after (backwards: before) position ``after``."""
-    if len(scans) == 1 and not scans[0].also_tags:
+    if any(scan.also_tags for scan in scans):
+        return _read_merged(reader, log, scans, after, count, backwards)
+    if len(scans) == 1:
         return _read_exact(reader, log, scans[0], after, count, backwards)
-    return _read_merged(reader, log, scans, after, count, backwards)
+    return _read_union(reader, log, scans, after, count, backwards)
 
 
 def _read_exact(
@@ -69,11 +71,44 @@ def _read_exact(
     return Chunk(events, events[-1].position.raw if len(events) == count else None)
 
 
+def _read_union(
+    reader: ReadTransaction, log: bytes, scans: tuple[Scan, ...], after: bytes | None,
+    count: int, backwards: bool,
+) -> Chunk:
+    """Several indexes whose entries all match (a query's types, or its items): each read up to
+    ``count`` entries, the union sorted by position in C, instead of a merge in Python.
+
+    Complete up to the nearest last position among the scans that reached ``count``: each of
+    those holds ``count`` entries up to there, so the first ``count`` of the union lie within.
+    """
+    found: dict[bytes, bytes] = {}
+    full = False  # some scan reached count: more may follow
+    for scan in scans:
+        begin, end = scan.bounds(after, backwards)
+        entries = {
+            key[-12:]: record
+            for key, record in reader.get_range(begin, end, limit=count, reverse=backwards)
+        }
+        full = full or len(entries) == count
+        found.update(entries)
+    ordered = sorted(found.items(), reverse=backwards)[:count]
+    new = _new_tuple
+    events = [
+        new(SequencedEvent, (new(Position, (raw,)), new(Event, unpack(
+            record or logged_record(reader, log, raw)
+        ))))
+        for raw, record in ordered
+    ]
+    more = full or len(found) > count
+    return Chunk(events, events[-1].position.raw if more and events else None)
+
+
 def _read_merged(
     reader: ReadTransaction, log: bytes, scans: tuple[Scan, ...], after: bytes | None,
     count: int, backwards: bool,
 ) -> Chunk:
-    """Several indexes merged by position; an event found by several scans comes out once."""
+    """Several indexes merged by position, some filtered by further tags; an event found by
+    several scans comes out once."""
     streams = [_entries(reader, scan, after, backwards) for scan in scans]
     merged = heapq.merge(*streams, key=_first, reverse=backwards)
     events: list[SequencedEvent] = []

@@ -128,9 +128,9 @@ def _begin(store: str, map_size: int, synced: bool, replay_after: int | None) ->
         keyspace, meta = databases(env)
         if replay_after is not None:
             for _, path in journal.files(journal_directory(store)):
-                for version, operations in journal.records(path):
+                for version, runs in journal.records(path):
                     if version > replay_after:
-                        _replay(env, keyspace, meta, version, operations)
+                        _replay(env, keyspace, meta, version, runs)
         with env.begin(write=True) as txn:
             journal.start(txn, meta, txn.id() + 1)
         env.sync(True)
@@ -141,7 +141,7 @@ def _begin(store: str, map_size: int, synced: bool, replay_after: int | None) ->
 
 def _replay(
     env: lmdb.Environment, keyspace: Keyspace, meta: lmdb._Database, version: int,
-    operations: list[journal.Operation],
+    runs: list[journal.Run],
 ) -> None:
     """Apply one record as the transaction of its own version, as it first committed."""
     while env.info()["last_txnid"] + 1 < version:  # a version no record holds (not expected)
@@ -155,13 +155,14 @@ def _replay(
             "or report it; do not delete journal/"
         )
     with env.begin(write=True) as txn:
-        for kind, key, value in operations:
-            if kind == SET:
-                keyspace.put(txn, key, value)
-            elif kind == DELETE:
-                keyspace.delete(txn, key)
-            elif kind == CLEAR_RANGE:
-                keyspace.clear_range(txn, key, value)
+        for kind, pairs in runs:
+            for key, value in pairs:
+                if kind == SET:
+                    keyspace.put(txn, key, value)
+                elif kind == DELETE:
+                    keyspace.delete(txn, key)
+                elif kind == CLEAR_RANGE:
+                    keyspace.clear_range(txn, key, value)
         # The commit also wrote the journal's state, so it took a version even if its
         # operations changed nothing: this write makes the replay take it as well.
         txn.put(b"replayed", b"", db=meta)

@@ -34,9 +34,9 @@ from ..errors import (
 )
 from ..limits import MVCC_WINDOW_SECONDS, VERSIONSTAMP_SIZE
 from . import conflicts, journal
-from .conflicts import Range, RangeSet
+from .conflicts import Range, RangeSet, Written
 from .faults import Fault
-from .journal import Operation
+from .journal import Run
 from .keyspace import SHORT_KEY_LIMIT
 from .mutations import Mutation, Op, add, stamp
 
@@ -128,7 +128,7 @@ class Committer:
 
     def _process(self, batch: list[CommitRequest]) -> None:
         environment = self._environment
-        written: list[Range] = []
+        written = Written()
         rotated = journaled = False
         try:
             # The data's writer lock first, always: it orders commits across processes. The
@@ -137,21 +137,21 @@ class Committer:
             # record is written, and synced under full durability, before the data commits:
             # nothing becomes visible before it is durable.
             with environment.env.begin(write=True) as txn:  # counted by ``busy``
-                operations: list[Operation] = []
+                runs: list[Run] = []
                 with (
                     environment.lmdb_calls,
                     environment.coordination.env.begin(write=True) as log_txn,
                 ):
-                    written = self._resolve_batch(txn, log_txn, batch, operations)
+                    self._resolve_batch(txn, log_txn, batch, runs, written)
                     if written:
                         self._log(log_txn, txn.id(), written)
-                if operations:
+                if runs:
                     rotated = environment.journal.append(
-                        txn, txn.id(), operations, environment.data_size
+                        txn, txn.id(), runs, environment.data_size
                     )
                     journaled = True
         except BaseException as error:  # the batch's write transaction was aborted
-            written = []
+            written = Written()
             if journaled:  # yet its record is in the journal, and a rebuild would apply it
                 failure: BaseException = CommitUnknownResult(f"committing failed: {error!r}")
             elif isinstance(error, lmdb.MapFullError):
@@ -170,14 +170,13 @@ class Committer:
 
     def _resolve_batch(
         self, txn: lmdb.Transaction, log_txn: lmdb.Transaction, batch: list[CommitRequest],
-        operations: list[Operation],
-    ) -> list[Range]:
+        runs: list[Run], written: Written,
+    ) -> None:
         version = txn.id()
         oldest = min((r.read_version for r in batch if r.read_version is not None and r.reads),
                      default=None)
         horizon = 0 if oldest is None else self._horizon(log_txn)
         log = [] if oldest is None else self._log_after(log_txn, oldest)
-        written: list[Range] = []
         order = 0  # the last two bytes of the versionstamp: commit order within the batch
         for request in batch:
             try:
@@ -187,14 +186,13 @@ class Committer:
                 request.error = error
                 continue
             versionstamp = _VERSIONSTAMP.pack(version, order)
-            written += self._apply(txn, request, versionstamp, operations)
+            self._apply(txn, request, versionstamp, runs, written)
             request.version, request.versionstamp = version, versionstamp
             order += 1
-        return written
 
     def _resolve(
         self, request: CommitRequest, horizon: int, log: list[tuple[int, bytes]],
-        written: list[Range],
+        written: Written,
     ) -> None:
         if request.read_version is None or request.read_started is None:
             return  # it never read, so nothing it saw can have changed
@@ -208,7 +206,7 @@ class Committer:
                 entry, request.reads
             ):
                 raise NotCommitted("a key this transaction read was written after it read it")
-        if request.reads.overlaps_any(written):
+        if written.conflicts_with(request.reads):
             raise NotCommitted("a key this transaction read was written by an earlier commit")
 
     @staticmethod
@@ -225,50 +223,66 @@ class Committer:
 
     def _apply(
         self, txn: lmdb.Transaction, request: CommitRequest, versionstamp: bytes,
-        operations: list[Operation],
-    ) -> list[Range]:
-        """Apply the mutations, noting their resolved effects for the journal.
+        runs: list[Run], written: Written,
+    ) -> None:
+        """Apply the mutations in order, noting their resolved effects for the journal.
 
-        Event stores commit thousands of plain and versionstamped sets: those take the short
-        path (the data transaction's default database is LMDB's main one, see keyspace).
+        Sets (plain, versionstamped and the results of atomic operations) are gathered into
+        runs that go to LMDB, the journal and the conflict log in one C call each: an event
+        store's append sets thousands of keys.
         """
         keyspace = self._environment.keyspace
-        written = list(request.write_conflicts)
-        note, conflict = operations.append, written.append
-        put = txn.put
+        pairs: list[tuple[bytes, bytes]] = []
         for op, key, param in request.mutations:
             if op is Op.SET_VERSIONSTAMPED_KEY:
                 offset = int.from_bytes(key[-4:], "little")  # checked when recorded
-                key = key[:offset] + versionstamp + key[offset + VERSIONSTAMP_SIZE : -4]
-                value = param
+                pairs.append(
+                    (key[:offset] + versionstamp + key[offset + VERSIONSTAMP_SIZE : -4], param)
+                )
             elif op is Op.SET:
-                value = param
-            elif op is Op.CLEAR_RANGE:
-                keyspace.clear_range(txn, key, param)
-                note((journal.CLEAR_RANGE, key, param))
-                conflict((key, param))
-                continue
-            elif op is Op.CLEAR:
-                keyspace.delete(txn, key)
-                note((journal.DELETE, key, b""))
-                conflict((key, key + b"\x00"))
-                continue
-            elif op is Op.ADD:
-                value = add(keyspace.get(txn, key), param)
-            else:
-                value = stamp(param, versionstamp)
-            if 0 < len(key) <= SHORT_KEY_LIMIT:
-                put(key, value)
-            else:
-                keyspace.put(txn, key, value)
-            note((journal.SET, key, value))
-            conflict((key, key + b"\x00"))
-        return written
+                pairs.append((key, param))
+            elif op is Op.SET_VERSIONSTAMPED_VALUE:
+                pairs.append((key, stamp(param, versionstamp)))
+            else:  # reads the store, or removes from it: what is gathered goes first
+                pairs = self._put(txn, pairs, runs, written)
+                if op is Op.ADD:
+                    pairs.append((key, add(keyspace.get(txn, key), param)))
+                elif op is Op.CLEAR:
+                    keyspace.delete(txn, key)
+                    runs.append((journal.DELETE, [(key, b"")]))
+                    written.add_keys([key])
+                else:
+                    keyspace.clear_range(txn, key, param)
+                    runs.append((journal.CLEAR_RANGE, [(key, param)]))
+                    written.ranges.append((key, param))
+        self._put(txn, pairs, runs, written)
+        written.ranges += request.write_conflicts
 
-    def _log(self, txn: lmdb.Transaction, version: int, written: list[Range]) -> None:
+    def _put(
+        self, txn: lmdb.Transaction, pairs: list[tuple[bytes, bytes]], runs: list[Run],
+        written: Written,
+    ) -> list[tuple[bytes, bytes]]:
+        """Set ``pairs`` in order; returns a new list to gather the next run in."""
+        if not pairs:
+            return pairs
+        keys = [key for key, _ in pairs]
+        if min(map(len, keys)) > 0 and max(map(len, keys)) <= SHORT_KEY_LIMIT:
+            txn.cursor().putmulti(pairs)  # LMDB's main database, one C loop
+        else:
+            keyspace = self._environment.keyspace
+            for key, value in pairs:
+                keyspace.put(txn, key, value)
+        if runs and runs[-1][0] == journal.SET:
+            runs[-1][1].extend(pairs)
+        else:
+            runs.append((journal.SET, pairs))
+        written.add_keys(keys)
+        return []
+
+    def _log(self, txn: lmdb.Transaction, version: int, written: Written) -> None:
         now = time.time()
         log = self._environment.coordination.log
-        txn.put(_VERSION.pack(version), conflicts.encode_entry(now, written), db=log)
+        txn.put(_VERSION.pack(version), written.encode_entry(now), db=log)
         if time.monotonic() >= self._next_prune:
             self._next_prune = time.monotonic() + _PRUNE_INTERVAL_SECONDS
             self._prune(txn, now - (MVCC_WINDOW_SECONDS + _PRUNE_MARGIN_SECONDS))

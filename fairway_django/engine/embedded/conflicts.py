@@ -1,22 +1,28 @@
 """Conflict ranges and the conflict log: how the embedded engine detects conflicts as FDB does.
 
-Every commit appends to the log, under its commit version, the key ranges it wrote. Committing
-a transaction that read at version ``rv`` checks its read-conflict ranges against the entries
+Every commit appends to the log, under its commit version, what it wrote. Committing a
+transaction that read at version ``rv`` checks its read-conflict ranges against the entries
 after ``rv``: any overlap means another transaction changed what it read, and it fails with
 not_committed. This is FDB's resolver; entries older than the MVCC window are pruned, and a
 transaction older than what was pruned gets transaction_too_old, as in FDB.
+
+Nearly everything a commit writes is single keys (event stores write thousands per append), so
+what was written is kept as sorted keys plus the few cleared ranges. A transaction reads a
+handful of ranges; checking one range against the keys is one binary search, so the cost of a
+check grows with what was read, not with what was written.
 """
 
 from __future__ import annotations
 
 import struct
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
+
+import msgpack
 
 Range = tuple[bytes, bytes]
 
 _HEADER = struct.Struct("<dHH")
-_LENGTHS = struct.Struct("<HH")
 
 
 def point(key: bytes) -> Range:
@@ -25,8 +31,6 @@ def point(key: bytes) -> Range:
 
 def merge(ranges: Iterable[Range]) -> list[Range]:
     """Sort ranges and join those that overlap or touch; empty ranges vanish."""
-    if isinstance(ranges, list) and len(ranges) == 1 and ranges[0][0] < ranges[0][1]:
-        return ranges  # the common single write: nothing to sort or join
     merged: list[Range] = []
     for begin, end in sorted(r for r in ranges if r[0] < r[1]):
         if merged and begin <= merged[-1][1]:
@@ -55,21 +59,72 @@ class RangeSet:
             return True
         return index + 1 < len(self.ranges) and self._begins[index + 1] < end
 
-    def overlaps_any(self, ranges: Iterable[Range]) -> bool:
+    def overlaps_written(self, keys: list[bytes], ranges: Iterable[Range]) -> bool:
+        """Does any range of this set hold one of the sorted ``keys``, or meet ``ranges``?"""
+        for begin, end in self.ranges:
+            index = bisect_left(keys, begin)
+            if index < len(keys) and keys[index] < end:
+                return True
         return any(self.overlaps(begin, end) for begin, end in ranges)
 
 
 NO_READS = RangeSet(())
 
 
-def encode_entry(timestamp: float, ranges: list[Range]) -> bytes:
-    """A log entry: when it committed, its bounding range, then each written range."""
-    merged = merge(ranges)
-    low, high = merged[0][0], merged[-1][1]
-    parts = [_HEADER.pack(timestamp, len(low), len(high)), low, high]
-    for begin, end in merged:
-        parts += (_LENGTHS.pack(len(begin), len(end)), begin, end)
-    return b"".join(parts)
+class Written:
+    """What the transactions of one batch wrote: single keys, and ranges (clears, explicit
+    write-conflict ranges). Checked by later transactions of the batch, then logged."""
+
+    __slots__ = ("keys", "ranges", "_sorted")
+
+    def __init__(self) -> None:
+        self.keys: list[bytes] = []
+        self.ranges: list[Range] = []
+        self._sorted = True
+
+    def __bool__(self) -> bool:
+        return bool(self.keys or self.ranges)
+
+    def add_keys(self, keys: list[bytes]) -> None:
+        self.keys += keys
+        self._sorted = False
+
+    def sorted_keys(self) -> list[bytes]:
+        if not self._sorted:
+            self.keys.sort()
+            self._sorted = True
+        return self.keys
+
+    def conflicts_with(self, reads: RangeSet) -> bool:
+        return bool(reads) and reads.overlaps_written(self.sorted_keys(), self.ranges)
+
+    def touched(self, watched: list[bytes]) -> list[int]:
+        """The indexes of the sorted ``watched`` keys that were written."""
+        keys = self.sorted_keys()
+        found = [i for i, key in enumerate(watched) if _holds(keys, key)]
+        found += [
+            index
+            for begin, end in self.ranges
+            for index in range(bisect_left(watched, begin), bisect_left(watched, end))
+        ]
+        return found
+
+    def encode_entry(self, timestamp: float) -> bytes:
+        """A log entry: when it committed, its bounding range, then the keys and ranges."""
+        keys = self.sorted_keys()
+        low = keys[0] if keys else None
+        high = keys[-1] + b"\x00" if keys else None
+        for begin, end in self.ranges:
+            low = begin if low is None else min(low, begin)
+            high = end if high is None else max(high, end)
+        assert low is not None and high is not None, "an empty entry is never logged"
+        body: bytes = msgpack.packb((keys, self.ranges))
+        return _HEADER.pack(timestamp, len(low), len(high)) + low + high + body
+
+
+def _holds(keys: list[bytes], key: bytes) -> bool:
+    index = bisect_left(keys, key)
+    return index < len(keys) and keys[index] == key
 
 
 def entry_timestamp(blob: bytes) -> float:
@@ -78,7 +133,7 @@ def entry_timestamp(blob: bytes) -> float:
 
 
 def entry_conflicts(blob: bytes, reads: RangeSet) -> bool:
-    """Does a log entry overlap ``reads``? Decodes ranges only when the bounds overlap."""
+    """Does a log entry overlap ``reads``? Decodes the entry only when its bounds overlap."""
     _, low_length, high_length = _HEADER.unpack_from(blob)
     offset = _HEADER.size
     low = blob[offset : offset + low_length]
@@ -87,13 +142,5 @@ def entry_conflicts(blob: bytes, reads: RangeSet) -> bool:
     offset += high_length
     if not reads.overlaps(low, high):
         return False
-    while offset < len(blob):
-        begin_length, end_length = _LENGTHS.unpack_from(blob, offset)
-        offset += _LENGTHS.size
-        begin = blob[offset : offset + begin_length]
-        offset += begin_length
-        end = blob[offset : offset + end_length]
-        offset += end_length
-        if reads.overlaps(begin, end):
-            return True
-    return False
+    keys, ranges = msgpack.unpackb(blob[offset:], use_list=True)
+    return reads.overlaps_written(keys, ranges)

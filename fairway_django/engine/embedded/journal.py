@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from typing import Literal
 
 import lmdb
+import msgpack
 
 from ..errors import CommitUnknownResult
 
@@ -39,10 +40,12 @@ logger = logging.getLogger(__name__)
 #: Per record: payload length, CRC-32 of version and payload, version.
 _HEADER = struct.Struct("<IIQ")
 _VERSION = struct.Struct("<Q")
-#: Per operation: kind, key length, value length; then the key and the value.
-_OP = struct.Struct("<BII")
 SET, DELETE, CLEAR_RANGE = 1, 2, 3
-Operation = tuple[int, bytes, bytes]
+#: A run of operations of one kind, in commit order: (SET, [(key, value), ...]),
+#: (DELETE, [(key, b""), ...]) or (CLEAR_RANGE, [(begin, end), ...]). A record's payload is
+#: its list of runs in MessagePack, encoded and decoded in C: an event store's append writes
+#: thousands of keys, and a Python loop per key would cost more than the sync.
+Run = tuple[int, list[tuple[bytes, bytes]]]
 #: When the journal is synced: before each commit returns, by a thread soon after, or never.
 JournalSync = Literal["always", "soon", "never"]
 
@@ -71,15 +74,12 @@ def files(directory: str) -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def encode(version: int, operations: list[Operation]) -> bytes:
-    parts: list[bytes] = []
-    for kind, key, value in operations:
-        parts += (_OP.pack(kind, len(key), len(value)), key, value)
-    payload = b"".join(parts)
+def encode(version: int, runs: list[Run]) -> bytes:
+    payload: bytes = msgpack.packb(runs)
     return _HEADER.pack(len(payload), _checksum(version, payload), version) + payload
 
 
-def records(path: str) -> Iterator[tuple[int, list[Operation]]]:
+def records(path: str) -> Iterator[tuple[int, list[Run]]]:
     """The whole records of a journal file, up to the first that is not one."""
     with open(path, "rb") as file:
         data = file.read()
@@ -94,23 +94,12 @@ def records(path: str) -> Iterator[tuple[int, list[Operation]]]:
             or _checksum(version, payload) != checksum
         ):
             return  # zeros never written over, a torn record, or what is left of an old one
-        yield version, list(_operations(payload))
+        yield version, msgpack.unpackb(payload, use_list=True)
         previous, offset = version, start + length
 
 
 def _checksum(version: int, payload: bytes) -> int:
     return zlib.crc32(payload, zlib.crc32(_VERSION.pack(version)))
-
-
-def _operations(payload: bytes) -> Iterator[Operation]:
-    offset = 0
-    while offset < len(payload):
-        kind, key_length, value_length = _OP.unpack_from(payload, offset)
-        offset += _OP.size
-        key = payload[offset : offset + key_length]
-        offset += key_length
-        yield kind, key, payload[offset : offset + value_length]
-        offset += value_length
 
 
 def start(txn: lmdb.Transaction, meta: lmdb._Database, first_version: int) -> None:
@@ -127,13 +116,14 @@ class Journal:
         self._sync = sync
         self._fd = -1
         self._first_version = -1
+        self._size = 0  # of the open file, at least: only ever grows (any process may grow it)
         self._unsynced = False
         self._lock = threading.Lock()
         self._closed = threading.Event()
         self._syncer: threading.Thread | None = None  # started by the first unsynced write
 
     def append(
-        self, txn: lmdb.Transaction, version: int, operations: list[Operation],
+        self, txn: lmdb.Transaction, version: int, runs: list[Run],
         data_size: Callable[[], int],
     ) -> bool:
         """Write one batch's record, inside the batch's LMDB write transaction.
@@ -149,11 +139,12 @@ class Journal:
                 "with this version; the first process to open it sets the journal up"
             )
         first_version, offset = (int(n) for n in _STATE.unpack(raw))
-        record = encode(version, operations)
+        record = encode(version, runs)
         try:
             with self._lock:
                 fd = self._file(first_version)
-                _make_room(fd, offset + len(record))
+                if offset + len(record) > self._size:
+                    self._size = _make_room(fd, offset + len(record))
                 os.pwrite(fd, record, offset)
                 if self._sync == "always":
                     os.fdatasync(fd)
@@ -180,6 +171,7 @@ class Journal:
             path = os.path.join(self.directory, file_name(first_version))
             self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             self._first_version = first_version
+            self._size = 0
             sync_path(self.directory)  # the new file's name is durable too
         return self._fd
 
@@ -208,16 +200,19 @@ class Journal:
             self._close_file()
 
 
-def _make_room(fd: int, end: int) -> None:
-    """Extend the file with written zeros, ahead of need, and sync them.
+def _make_room(fd: int, end: int) -> int:
+    """Extend the file with written zeros, ahead of need, and sync them; returns its size.
 
     Syncing a record that overwrites blocks already written touches no file-system metadata;
     syncing one that grows the file makes the file system commit its own journal first.
     """
     size = os.fstat(fd).st_size
     if end > size:
-        os.pwrite(fd, bytes(max(PREALLOCATE_BYTES, end - size)), size)
+        grow = max(PREALLOCATE_BYTES, end - size)
+        os.pwrite(fd, bytes(grow), size)
         os.fsync(fd)
+        size += grow
+    return size
 
 
 def sync_path(path: str) -> None:

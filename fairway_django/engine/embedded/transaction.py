@@ -45,6 +45,7 @@ from .writes import UNKNOWN, PendingAdds, WriteMap
 #: A versionstamped key's operand: the key (the 10-byte placeholder at least) and its offset.
 _VERSIONSTAMP_MIN_OPERAND = VERSIONSTAMP_SIZE + 4
 _VERSIONSTAMP_MAX_OPERAND = KEY_SIZE_LIMIT + 4
+_VERSIONSTAMP_MAX_VALUE_OPERAND = VALUE_SIZE_LIMIT + 4
 
 if TYPE_CHECKING:
     from .database import EmbeddedDatabase
@@ -290,10 +291,18 @@ class EmbeddedTransaction(Transaction):
             writes.size += len(key) + len(value)
 
     def set_versionstamped_value(self, key: bytes, value: bytes) -> None:
-        validation.write_key(key)
-        validation.require_bytes(value, "value")
-        body, _ = split_versionstamp_operand(value, "value")
-        validation.value(body)
+        if (  # one test for the common case, as in set_versionstamped_key
+            type(key) is not bytes
+            or type(value) is not bytes
+            or len(key) > KEY_SIZE_LIMIT
+            or key >= b"\xff"
+            or not _VERSIONSTAMP_MIN_OPERAND <= len(value) <= _VERSIONSTAMP_MAX_VALUE_OPERAND
+            or int.from_bytes(value[-4:], "little") + VERSIONSTAMP_SIZE > len(value) - 4
+        ):
+            validation.write_key(key)
+            validation.require_bytes(value, "value")
+            body, _ = split_versionstamp_operand(value, "value")
+            validation.value(body)
         self._record(Mutation(Op.SET_VERSIONSTAMPED_VALUE, key, value))
 
     def add_read_conflict_range(self, begin: bytes, end: bytes) -> None:

@@ -20,7 +20,6 @@ import tempfile
 import threading
 import time
 import uuid
-from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
 from typing import TYPE_CHECKING, cast
@@ -28,7 +27,7 @@ from typing import TYPE_CHECKING, cast
 import lmdb
 
 from ..errors import TooManyWatches
-from .conflicts import Range
+from .conflicts import Written
 
 if TYPE_CHECKING:
     from .environment import Environment
@@ -58,8 +57,8 @@ class WatchRegistry:
         self._sender: socket.socket | None = None
         self._lock = threading.Lock()
 
-    def watchers_of(self, written: Iterable[Range]) -> set[bytes]:
-        """Addresses of the processes watching a key inside ``written`` (after a commit)."""
+    def watchers_of(self, written: Written) -> set[bytes]:
+        """Addresses of the processes watching a key ``written`` wrote (after a commit)."""
         coordination = self._environment.coordination
         with coordination.env.begin() as txn:
             epoch = txn.get(_EPOCH_KEY, db=coordination.meta)
@@ -67,13 +66,7 @@ class WatchRegistry:
                 self._reload(txn, epoch)
         if not self._keys:
             return set()
-        found = set()
-        for begin, end in written:
-            index = bisect_left(self._keys, begin)
-            while index < len(self._keys) and self._keys[index] < end:
-                found.add(self._addresses[index])
-                index += 1
-        return found
+        return {self._addresses[index] for index in written.touched(self._keys)}
 
     def notify(self, addresses: set[bytes]) -> None:
         gone = []

@@ -43,6 +43,17 @@ def test_watch_fires_when_the_key_is_created_or_cleared(engine):
     cleared.result(timeout=FIRES_WITHIN)
 
 
+def test_watch_fires_when_a_cleared_range_covers_the_key(engine):
+    key = engine.key("w")
+    engine.put(key, b"held")
+    future = committed_watch(engine, key)
+    engine.db.transact(lambda tr: tr.clear_range(engine.key("v"), key))  # ends just before it
+    time.sleep(0.3)
+    assert not future.done()
+    engine.db.transact(lambda tr: tr.clear_range(key, key + b"\x00"))
+    future.result(timeout=FIRES_WITHIN)
+
+
 def test_watch_does_not_fire_without_a_change(engine):
     key = engine.key("w")
     engine.put(key, b"same")

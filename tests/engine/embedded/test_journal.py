@@ -114,7 +114,7 @@ def test_a_record_of_a_writer_that_died_before_committing_is_not_replayed(
     end = sum(len(journal.encode(v, ops)) for v, ops in journal.records(path))
     with open(path, "r+b") as file:
         file.seek(end)
-        file.write(journal.encode(version + 1, [(journal.SET, b"orphan", b"!")]))
+        file.write(journal.encode(version + 1, [(journal.SET, [(b"orphan", b"!")])]))
     db.transact(lambda tr: tr.set(b"after", b"1"))  # the next writer writes over it
     db.close()
 
@@ -124,16 +124,16 @@ def test_a_record_of_a_writer_that_died_before_committing_is_not_replayed(
 
 def test_records_end_at_the_first_torn_or_unwritten_one(tmp_path: Path) -> None:
     whole = [
-        journal.encode(7, [(journal.SET, b"a", b"1"), (journal.CLEAR_RANGE, b"b", b"c")]),
-        journal.encode(9, [(journal.DELETE, b"a", b"")]),
+        journal.encode(7, [(journal.SET, [(b"a", b"1")]), (journal.CLEAR_RANGE, [(b"b", b"c")])]),
+        journal.encode(9, [(journal.DELETE, [(b"a", b"")])]),
     ]
-    torn = journal.encode(10, [(journal.SET, b"z", b"x" * 100)])[:-1]
+    torn = journal.encode(10, [(journal.SET, [(b"z", b"x" * 100)])])[:-1]
     for tail in (b"", bytes(4096), torn, whole[0]):  # end, zeros, torn, an older record
         path = tmp_path / "j.log"
         path.write_bytes(b"".join(whole) + tail)
         assert [version for version, _ in journal.records(str(path))] == [7, 9]
     assert list(journal.records(str(path)))[0][1] == [
-        (journal.SET, b"a", b"1"), (journal.CLEAR_RANGE, b"b", b"c")
+        [journal.SET, [[b"a", b"1"]]], [journal.CLEAR_RANGE, [[b"b", b"c"]]]
     ]
 
 
