@@ -91,14 +91,12 @@ def _read_union(
         }
         full = full or len(entries) == count
         found.update(entries)
-    ordered = sorted(found.items(), reverse=backwards)[:count]
+    events: list[SequencedEvent] = []
     new = _new_tuple
-    events = [
-        new(SequencedEvent, (new(Position, (raw,)), new(Event, unpack(
-            record or logged_record(reader, log, raw)
-        ))))
-        for raw, record in ordered
-    ]
+    for raw, record in sorted(found.items(), reverse=backwards)[:count]:
+        if not record:  # a large event: the index refers to the log
+            record = logged_record(reader, log, raw)
+        events.append(new(SequencedEvent, (new(Position, (raw,)), new(Event, unpack(record)))))
     more = full or len(found) > count
     return Chunk(events, events[-1].position.raw if more and events else None)
 
