@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from itertools import islice
 from multiprocessing.synchronize import Barrier
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 import lmdb
 
@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from fairway_django.engine import Database, Transaction
 
 Items = Sequence[tuple[bytes, bytes]]
+T = TypeVar("T")
 
 #: For each engine durability setting, raw LMDB's (sync, metasync): the flags that give LMDB
 #: alone the nearest promise. The engine itself never lets LMDB sync (its journal makes
@@ -341,7 +342,7 @@ def standard_workloads(
 
 def point_gets(store_size: int, draws: int = DRAWS) -> Workload:
     keys = shuffled_keys(draws, store_size, seed=1)
-    return Workload("point get, 1 txn per get", lambda kv: _gets(kv, keys))
+    return Workload("point get, 1 txn per get", lambda kv: _each_once(kv.get, keys))
 
 
 def grouped_gets(store_size: int, per_txn: int, draws: int = DRAWS) -> Workload:
@@ -352,7 +353,10 @@ def grouped_gets(store_size: int, per_txn: int, draws: int = DRAWS) -> Workload:
 
 def range_reads(store_size: int, count: int, draws: int = DRAWS // 10) -> Workload:
     starts = shuffled_keys(draws, max(1, store_size - count), seed=2)
-    return Workload(f"range read {count:,} keys", lambda kv: _ranges(kv, starts, count))
+    return Workload(
+        f"range read {count:,} keys",
+        lambda kv: _each_once(lambda start: kv.read_range(start, count), starts),
+    )
 
 
 def commits(store_size: int, size: int, draws: int = DRAWS) -> Workload:
@@ -360,14 +364,15 @@ def commits(store_size: int, size: int, draws: int = DRAWS) -> Workload:
     writes = shuffled_keys(draws, store_size, seed=3)
     batches = [[(k, VALUE) for k in writes[i : i + size]] for i in range(0, draws, size)]
     name = "commit 1 key" if size == 1 else f"commit {size} keys"
-    return Workload(name, lambda kv: _commits(kv, batches))
+    return Workload(name, lambda kv: _each_once(kv.commit, batches))
 
 
-def _gets(kv: KV, keys: Sequence[bytes]) -> Callable[[], int]:
-    nxt = cycling(keys)
+def _each_once(call: Callable[[T], object], items: Sequence[T]) -> Callable[[], int]:
+    """An operation that calls ``call`` on the next of ``items`` (cycling), counted as one."""
+    nxt = cycling(items)
 
     def op() -> int:
-        kv.get(nxt())
+        call(nxt())
         return 1
 
     return op
@@ -376,23 +381,3 @@ def _gets(kv: KV, keys: Sequence[bytes]) -> Callable[[], int]:
 def _grouped_gets(kv: KV, groups: Sequence[Sequence[bytes]]) -> Callable[[], int]:
     nxt = cycling(groups)
     return lambda: kv.get_many(nxt())
-
-
-def _ranges(kv: KV, starts: Sequence[bytes], count: int) -> Callable[[], int]:
-    nxt = cycling(starts)
-
-    def op() -> int:
-        kv.read_range(nxt(), count)
-        return 1
-
-    return op
-
-
-def _commits(kv: KV, batches: Sequence[Items]) -> Callable[[], int]:
-    nxt = cycling(batches)
-
-    def op() -> int:
-        kv.commit(nxt())
-        return 1
-
-    return op

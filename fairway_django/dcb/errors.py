@@ -32,7 +32,8 @@ class AppendConditionFailed(DcbError):
         after = "anywhere" if condition.after is None else f"after {condition.after}"
         super().__init__(
             f"an event matching {condition.fail_if_events_match} exists {after} "
-            f"(at {position}); nothing was appended"
+            f"(at {position}); nothing was appended. Read the query again, decide again "
+            "with what it returns, and append with a condition after the newest position read"
         )
         self.condition = condition
         self.position = position

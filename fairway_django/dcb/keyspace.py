@@ -112,20 +112,14 @@ class IndexOperands(NamedTuple):
 
 
 def operand_parts(prefix: bytes) -> tuple[bytes, bytes]:
-    """``(head, tail)``: the operand for the entry at ``prefix`` of an append's event number
-    ``order`` is ``head + order (2 bytes, big-endian) + tail``, so an append makes each of its
-    operands with two concatenations."""
-    return prefix + _PLACEHOLDER, (len(prefix) + 1).to_bytes(4, "little")
+    """``(head, tail)``: the ``set_versionstamped_key`` operand for the entry at ``prefix`` of an
+    append's event number ``order`` is ``head + order (2 bytes, big-endian) + tail``.
 
-
-def versionstamped(prefix: bytes, order: int) -> bytes:
-    """The operand of ``set_versionstamped_key`` for the key ``prefix + <position>``.
-
-    The bytes ``keys.pack_with_versionstamp`` makes for ``prefix`` plus an incomplete
-    versionstamp, built directly (tests compare the two).
+    Those are the bytes ``keys.pack_with_versionstamp`` makes for ``prefix`` plus an incomplete
+    versionstamp (tests compare the two), built directly: an append makes one operand per index
+    entry, each with two concatenations.
     """
-    head, tail = operand_parts(prefix)
-    return head + order.to_bytes(2, "big") + tail
+    return prefix + _PLACEHOLDER, (len(prefix) + 1).to_bytes(4, "little")
 
 
 def versionstamped_position(order: int) -> bytes:

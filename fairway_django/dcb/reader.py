@@ -19,7 +19,7 @@ from .codec import decode, unpack
 from .events import Event, SequencedEvent
 from .keyspace import at, position_of
 from .plan import Scan
-from .position import Position
+from .position import POSITION_BYTES, Position
 
 #: Events returned per chunk (per transaction).
 CHUNK_EVENTS = 1024
@@ -64,7 +64,7 @@ def _read_exact(
     new = _new_tuple  # what follows is decode() and Position() inlined: the per-event cost
     begin, end = scan.bounds(after, backwards)
     for key, record in reader.get_range(begin, end, limit=count, reverse=backwards):
-        raw = key[-12:]
+        raw = key[-POSITION_BYTES:]
         if not record:  # a large event: the index refers to the log
             record = logged_record(reader, log, raw)
         append(new(SequencedEvent, (new(Position, (raw,)), new(Event, unpack(record)))))
@@ -86,7 +86,7 @@ def _read_union(
     for scan in scans:
         begin, end = scan.bounds(after, backwards)
         entries = {
-            key[-12:]: record
+            key[-POSITION_BYTES:]: record
             for key, record in reader.get_range(begin, end, limit=count, reverse=backwards)
         }
         full = full or len(entries) == count

@@ -77,6 +77,9 @@ def test_the_failure_names_the_first_matching_event_after_the_position(store: Dc
     with pytest.raises(AppendConditionFailed) as raised:
         store.append(NEW, AppendCondition(query, after=first))
     assert raised.value.position == second
+    message = str(raised.value)
+    assert f"after {first}" in message and f"at {second}" in message
+    assert "nothing was appended" in message and "decide again" in message
 
 
 def test_events_of_other_types_do_not_fail_it(store: DcbStore) -> None:

@@ -31,10 +31,7 @@ from fairway_django.dcb import (
 
 from .support import assert_nothing_written
 
-ERROR_CLASSES: list[type[DcbError]] = [
-    DcbError,
-    AppendConditionFailed,
-    InvalidInput,
+INPUT_ERRORS: list[type[DcbError]] = [
     InvalidEvent,
     TooManyTags,
     EventTooLarge,
@@ -43,6 +40,7 @@ ERROR_CLASSES: list[type[DcbError]] = [
     InvalidPosition,
     InvalidNamespace,
 ]
+ERROR_CLASSES: list[type[DcbError]] = [DcbError, AppendConditionFailed, InvalidInput, *INPUT_ERRORS]
 
 
 # --- the value type -------------------------------------------------------------------------
@@ -212,15 +210,7 @@ def test_every_error_class_has_its_own_code() -> None:
 
 
 def test_input_errors_are_invalid_input_and_value_errors() -> None:
-    for cls in (
-        InvalidEvent,
-        TooManyTags,
-        EventTooLarge,
-        InvalidAppend,
-        InvalidQuery,
-        InvalidPosition,
-        InvalidNamespace,
-    ):
+    for cls in INPUT_ERRORS:
         assert issubclass(cls, InvalidInput)
         assert issubclass(cls, ValueError)
         assert issubclass(cls, DcbError)

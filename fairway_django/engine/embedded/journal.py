@@ -43,8 +43,8 @@ _VERSION = struct.Struct("<Q")
 SET, DELETE, CLEAR_RANGE = 1, 2, 3
 #: A run of operations of one kind, in commit order: (SET, [(key, value), ...]),
 #: (DELETE, [(key, b""), ...]) or (CLEAR_RANGE, [(begin, end), ...]). A record's payload is
-#: its list of runs in MessagePack, encoded and decoded in C: an event store's append writes
-#: thousands of keys, and a Python loop per key would cost more than the sync.
+#: its list of runs in MessagePack, encoded and decoded in C: an event store's batch writes
+#: hundreds of keys, and a Python loop per key cost it several microseconds each.
 Run = tuple[int, list[tuple[bytes, bytes]]]
 #: When the journal is synced: before each commit returns, by a thread soon after, or never.
 JournalSync = Literal["always", "soon", "never"]
