@@ -115,7 +115,8 @@ def error_for_code(code: int, message: str | None = None) -> FDBError:
 
 
 class StorageFull(RuntimeError):
-    """The embedded store reached its configured size; the message says how to raise it."""
+    """The embedded store reached its configured size, or its disk is full: nothing was
+    written, and the message says what to do."""
 
 
 class EngineConfigurationError(ValueError):

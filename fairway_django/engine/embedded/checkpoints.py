@@ -48,11 +48,12 @@ def journal_directory(store: str) -> str:
 def open_data(store: str, map_size: int, max_readers: int = 126) -> lmdb.Environment:
     """The data environment. LMDB never syncs it: the journal makes commits durable.
 
-    It is mapped for random access (``readahead=False``), see ``residency``.
+    It is mapped for random access (``readahead=False``), see ``residency``, and writable
+    (``writemap``), see ``space``: every process opens it so, as LMDB requires.
     """
     return lmdb.open(
         store, map_size=map_size, max_dbs=2, max_readers=max_readers, sync=False,
-        metasync=False, readahead=False,
+        metasync=False, readahead=False, writemap=True,
     )
 
 

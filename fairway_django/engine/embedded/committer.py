@@ -39,6 +39,7 @@ from .faults import Fault
 from .journal import Run
 from .keyspace import SHORT_KEY_LIMIT
 from .mutations import Mutation, Op, add, stamp
+from .space import disk_full_message
 
 if TYPE_CHECKING:
     from .environment import Environment
@@ -66,6 +67,7 @@ class CommitRequest:
     reads: RangeSet
     mutations: list[Mutation]
     write_conflicts: list[Range]
+    size: int  # bytes of its keys, values and conflict ranges
     fault: Fault | None = None
     version: int = -1
     versionstamp: bytes = b""
@@ -137,6 +139,9 @@ class Committer:
             # record is written, and synced under full durability, before the data commits:
             # nothing becomes visible before it is durable.
             with environment.env.begin(write=True) as txn:  # counted by ``busy``
+                environment.space.reserve(
+                    sum(len(r.mutations) for r in batch), sum(r.size for r in batch)
+                )
                 runs: list[Run] = []
                 with (
                     environment.lmdb_calls,
@@ -156,6 +161,8 @@ class Committer:
                 failure: BaseException = CommitUnknownResult(f"committing failed: {error!r}")
             elif isinstance(error, lmdb.MapFullError):
                 failure = StorageFull(environment.full_message())
+            elif isinstance(error, lmdb.DiskError):  # the coordination's file could not grow
+                failure = StorageFull(disk_full_message(environment.path))
             else:
                 failure = error
             self._fail_all(batch, failure)

@@ -22,6 +22,7 @@ larger than the store itself, and deleted once a checkpoint covers it.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import struct
@@ -33,7 +34,8 @@ from typing import Literal
 import lmdb
 import msgpack
 
-from ..errors import CommitUnknownResult
+from ..errors import CommitUnknownResult, StorageFull
+from .space import disk_full_message
 
 logger = logging.getLogger(__name__)
 
@@ -129,7 +131,8 @@ class Journal:
         """Write one batch's record, inside the batch's LMDB write transaction.
 
         Returns True when the file was rotated, so a checkpoint is due. An I/O error is a
-        commit_unknown_result: the record may be on disk although the batch then aborts.
+        commit_unknown_result: the record may be on disk although the batch then aborts. A full
+        disk found while making room, before the record is written, is StorageFull.
         """
         raw = txn.get(_STATE_KEY, db=self._meta)
         if raw is None:
@@ -144,7 +147,12 @@ class Journal:
             with self._lock:
                 fd = self._file(first_version)
                 if offset + len(record) > self._size:
-                    self._size = _make_room(fd, offset + len(record))
+                    try:
+                        self._size = _make_room(fd, offset + len(record))
+                    except OSError as error:
+                        if error.errno in (errno.ENOSPC, errno.EDQUOT):
+                            raise StorageFull(disk_full_message(self.directory)) from error
+                        raise
                 os.pwrite(fd, record, offset)
                 if self._sync == "always":
                     os.fdatasync(fd)

@@ -9,7 +9,10 @@ cache ("fault-around"), so a scan maps some 4 KB per pair read.
 So the engine maps the store without read-ahead (LMDB's MDB_NORDAHEAD) and, every
 ``RELEASE_EVERY_PAIRS`` pairs read by range reads, tells the kernel the process no longer needs
 the mapped pages (``MADV_DONTNEED``). The pages stay in the page cache, and the next access maps
-them back from there. LMDB maps its file read-only, so there is never anything to write back.
+them back from there. The map is writable (see ``space``), and the kernel keeps what was
+written: it marks a changed page dirty in the page cache as it unmaps it, and writes it back as
+it would any other.
+
 Measured streaming 100,000 events three times: peak resident memory 59 MB instead of 309 MB,
 for 5% of the streaming rate.
 """

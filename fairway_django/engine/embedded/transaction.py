@@ -398,6 +398,7 @@ class EmbeddedTransaction(Transaction):
             reads=reads,
             mutations=mutations,
             write_conflicts=write_conflicts,
+            size=size,
             fault=self._database.faults.draw() if self._database.faults.rate else None,
         )
         self._release_snapshot()

@@ -28,7 +28,7 @@ def test_a_scan_of_a_large_store_keeps_little_of_it_mapped(tmp_path: Path) -> No
             tr.set(b"k%09d" % i, b"v" * 300) for i in range(start, start + 20_000)
         ])
     data = (tmp_path / "data.mdb").resolve()
-    assert data.stat().st_size > 64 << 20
+    assert data.stat().st_blocks * 512 > 64 << 20  # allocated: its apparent size is the map
     count = db.transact(lambda tr: sum(1 for _ in tr.get_range(b"k", b"l")))
     assert count == 200_000
     # Whatever is mapped at the end was mapped since the last release, a few thousand pairs ago.
