@@ -29,6 +29,7 @@ import psutil
 from . import journal
 from .journal import CLEAR_RANGE, DELETE, SET, sync_path
 from .keyspace import Keyspace
+from .space import SpaceReserve
 
 JOURNAL_DIRECTORY = "journal"
 _CHECKPOINTS = "checkpoints"
@@ -125,24 +126,26 @@ def _restore(store: str, checkpoint: str) -> None:
 def _begin(store: str, map_size: int, synced: bool, replay_after: int | None) -> None:
     """Replay the journal after a restored checkpoint (if any), start it afresh, checkpoint."""
     env = open_data(store, map_size)
+    space = SpaceReserve(env, os.path.join(store, _DATA))
     try:
         keyspace, meta = databases(env)
         if replay_after is not None:
             for _, path in journal.files(journal_directory(store)):
                 for version, runs in journal.records(path):
                     if version > replay_after:
-                        _replay(env, keyspace, meta, version, runs)
+                        _replay(env, space, keyspace, meta, version, runs)
         with env.begin(write=True) as txn:
             journal.start(txn, meta, txn.id() + 1)
         env.sync(True)
         take(store, env, synced)
     finally:
+        space.close()
         env.close()
 
 
 def _replay(
-    env: lmdb.Environment, keyspace: Keyspace, meta: lmdb._Database, version: int,
-    runs: list[journal.Run],
+    env: lmdb.Environment, space: SpaceReserve, keyspace: Keyspace, meta: lmdb._Database,
+    version: int, runs: list[journal.Run],
 ) -> None:
     """Apply one record as the transaction of its own version, as it first committed."""
     while env.info()["last_txnid"] + 1 < version:  # a version no record holds (not expected)
@@ -156,6 +159,10 @@ def _replay(
             "or report it; do not delete journal/"
         )
     with env.begin(write=True) as txn:
+        space.reserve(
+            sum(len(pairs) for _, pairs in runs),
+            sum(len(key) + len(value) for _, pairs in runs for key, value in pairs),
+        )
         for kind, pairs in runs:
             for key, value in pairs:
                 if kind == SET:
