@@ -3,8 +3,8 @@
 The data environment is mapped writable (LMDB's MDB_WRITEMAP, see ``checkpoints.open_data``):
 LMDB builds a commit's new pages (it copies every page it changes) straight in the map, that is
 in the page cache, instead of in memory of its own that it then writes to the file with a
-system call per page. On a store of 100,000 events that took a single append
-from some 38 system calls to 4, and 16 to 37% of its time.
+system call per page. On a store of 100,000 events that took a single append from some 38
+system calls to 4, and 16 to 37% off its time.
 
 The price is how LMDB then sizes the file: to the whole map, as a sparse file whose used part
 alone takes disk blocks. A page written into a hole needs a block, and when the disk is full
