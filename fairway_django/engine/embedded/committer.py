@@ -39,7 +39,7 @@ from .faults import Fault
 from .journal import Run
 from .keyspace import SHORT_KEY_LIMIT
 from .mutations import Mutation, Op, add, stamp
-from .space import disk_full_message
+from .space import storage_full
 
 if TYPE_CHECKING:
     from .environment import Environment
@@ -161,10 +161,8 @@ class Committer:
                 failure: BaseException = CommitUnknownResult(f"committing failed: {error!r}")
             elif isinstance(error, lmdb.MapFullError):
                 failure = StorageFull(environment.full_message())
-            elif isinstance(error, lmdb.DiskError):  # the coordination's file could not grow
-                failure = StorageFull(disk_full_message(environment.path))
-            else:
-                failure = error
+            else:  # a disk too full for the coordination's file to grow, or any other error
+                failure = storage_full(error, environment.path) or error
             self._fail_all(batch, failure)
         finally:
             for request in batch:

@@ -22,7 +22,6 @@ larger than the store itself, and deleted once a checkpoint covers it.
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import struct
@@ -34,8 +33,8 @@ from typing import Literal
 import lmdb
 import msgpack
 
-from ..errors import CommitUnknownResult, StorageFull
-from .space import disk_full_message
+from ..errors import CommitUnknownResult
+from .space import storage_full
 
 logger = logging.getLogger(__name__)
 
@@ -150,9 +149,10 @@ class Journal:
                     try:
                         self._size = _make_room(fd, offset + len(record))
                     except OSError as error:
-                        if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                            raise StorageFull(disk_full_message(self.directory)) from error
-                        raise
+                        full = storage_full(error, self.directory)
+                        if full is None:
+                            raise
+                        raise full from error
                 os.pwrite(fd, record, offset)
                 if self._sync == "always":
                     os.fdatasync(fd)

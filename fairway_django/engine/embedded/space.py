@@ -73,8 +73,9 @@ class SpaceReserve:
         try:
             os.posix_fallocate(self._fd, start, end - start)
         except OSError as error:
-            if error.errno in (errno.ENOSPC, errno.EDQUOT):
-                raise StorageFull(disk_full_message(self._path)) from error
+            full = storage_full(error, self._path)
+            if full is not None:
+                raise full from error
             if error.errno not in (errno.EOPNOTSUPP, errno.EINVAL):
                 raise
             # A file system that cannot allocate ahead: writes then allocate as they go.
@@ -86,8 +87,13 @@ class SpaceReserve:
             self._fd = -1
 
 
-def disk_full_message(path: str) -> str:
-    return (
-        f"the disk holding the embedded store's {path} is full: nothing was written; free some "
-        "space on it and retry"
-    )
+def storage_full(error: BaseException, path: str) -> StorageFull | None:
+    """The StorageFull to raise for ``error`` if it says the disk holding ``path`` is full."""
+    if isinstance(error, lmdb.DiskError) or (
+        isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+    ):
+        return StorageFull(
+            f"the disk holding the embedded store's {path} is full: nothing was written; free "
+            "some space on it and retry"
+        )
+    return None
