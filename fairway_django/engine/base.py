@@ -13,18 +13,22 @@ committed after that read version wrote a key inside one of its read-conflict ra
 from __future__ import annotations
 
 import functools
+import math
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
-from .errors import FDBError, TransactionTimedOut
+from .errors import FDBError, InvalidOptionValue, TransactionTimedOut
 from .keys import strinc
 from .retry import RetryPolicy
 
 T = TypeVar("T")
 P = ParamSpec("P")
+
+#: The longest timeout FDB accepts: its option takes [0, 2**31 - 1] milliseconds.
+MAX_TIMEOUT_MILLISECONDS = 2**31 - 1
 
 
 class KeyValue(NamedTuple):
@@ -112,13 +116,20 @@ class Transaction(ReadTransaction):
     def watch(self, key: bytes) -> Future[None]:
         """A future that completes once ``key``'s value differs from what this transaction saw.
 
-        The watch starts when the transaction commits; it fails with the commit's error if the
-        commit fails. Cancel the future to stop watching.
+        The watch reads ``key`` at once, as ``get`` does (a read-conflict range included), and
+        completes as soon as this transaction writes another value to it; otherwise it starts
+        when the transaction commits, and fails with the commit's error if the commit fails.
+        Created once the commit started, it fails with used_during_commit (2017). Cancel the
+        future to stop watching.
         """
 
     @abstractmethod
     def get_versionstamp(self) -> Future[bytes]:
-        """The 10-byte versionstamp of this transaction's commit, known once it commits."""
+        """The 10-byte versionstamp of this transaction's commit, known once it commits.
+
+        Ask before ``commit()``, as FDB requires: asked after, the future fails with
+        used_during_commit (2017).
+        """
 
     @abstractmethod
     def commit(self) -> None:
@@ -157,13 +168,15 @@ class Database(ABC):
         """Run ``fn`` in a transaction and commit it, re-running both on retryable errors.
 
         This is FDB's retry loop: ``fn`` may run several times, so it must not have side
-        effects outside the transaction. Retries back off exponentially with jitter and stop
-        after ``retry_limit`` re-runs (the database's policy when None); the last error is then
-        raised. ``timeout`` bounds the whole loop, as FDB's timeout option does.
+        effects outside the transaction. Retries back off as FDB's ``on_error`` does (see
+        :mod:`.retry`) and stop after ``retry_limit`` re-runs (the database's policy when
+        None); the last error is then raised. ``timeout`` bounds the whole loop, as FDB's
+        timeout option does.
         """
         # One loop, inline: it wraps every unit of work, so its own cost counts.
         policy = self.retry if retry_limit is None else self.retry.with_limit(retry_limit)
-        deadline = None if timeout is None else time.monotonic() + timeout
+        deadline = None if timeout is None else time.monotonic() + check_timeout(timeout)
+        backoff = None
         attempt = 0
         while True:
             if deadline is None:
@@ -181,11 +194,23 @@ class Database(ABC):
                 tr.cancel()
                 if not policy.retries(error, attempt):
                     raise
+                if backoff is None:
+                    backoff = policy.backoff()
+                pause = backoff.after(error)
             except BaseException:
                 tr.cancel()
                 raise
             attempt += 1
-            time.sleep(policy.backoff(attempt))
+            time.sleep(pause)
+
+    def ping(self, timeout: float | None = None) -> int:
+        """Prove that the store answers: its current read version, within ``timeout`` seconds.
+
+        Raises :class:`~.errors.EngineConfigurationError` when the store is misconfigured (a
+        bad path, a malformed cluster file) and an :class:`~.errors.FDBError` when it does not
+        answer in time, with a message that names the store. For health checks and start-up.
+        """
+        return self.transact(lambda tr: tr.get_read_version(), timeout=timeout)
 
     def __enter__(self) -> Database:
         return self
@@ -195,6 +220,28 @@ class Database(ABC):
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.url}>"
+
+
+def check_timeout(timeout: float) -> float:
+    """``timeout`` (seconds) if FDB's timeout option can take it, else InvalidOptionValue (2006).
+
+    FDB takes whole milliseconds from 0 to 2**31 - 1; infinite, NaN and negative timeouts are
+    refused the same way on every engine, instead of failing on the way to the client library.
+    """
+    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)):
+        raise TypeError(f"timeout must be a number of seconds or None, not {timeout!r}")
+    if not math.isfinite(timeout) or timeout < 0 or timeout * 1000 > MAX_TIMEOUT_MILLISECONDS:
+        raise InvalidOptionValue(
+            f"timeout={timeout!r}: a timeout is a finite number of seconds from 0 to "
+            f"{MAX_TIMEOUT_MILLISECONDS / 1000} (FDB takes up to 2**31 - 1 milliseconds); "
+            "use None for no timeout"
+        )
+    return float(timeout)
+
+
+def timeout_milliseconds(timeout: float) -> int:
+    """The checked ``timeout`` in FDB's whole milliseconds, at least 1 (0 means none to FDB)."""
+    return max(1, math.ceil(check_timeout(timeout) * 1000))
 
 
 def transactional(

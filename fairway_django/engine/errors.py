@@ -66,6 +66,10 @@ class InvertedRange(FDBError):
     code, name = 2005, "inverted_range"
 
 
+class InvalidOptionValue(FDBError):
+    code, name = 2006, "invalid_option_value"
+
+
 class UsedDuringCommit(FDBError):
     code, name = 2017, "used_during_commit"
 
@@ -99,6 +103,7 @@ _BY_CODE: dict[int, type[FDBError]] = {
         ClientInvalidOperation,
         KeyOutsideLegalRange,
         InvertedRange,
+        InvalidOptionValue,
         UsedDuringCommit,
         NoCommitVersion,
         TransactionTooLarge,

@@ -12,7 +12,13 @@ thread that does not exist.
 
 Errors raised by the bindings (``fdb.FDBError``) become the engine's own classes from
 :mod:`.errors`, from every read, iteration, commit and future, so the retry loop and the layers
-above handle both engines alike.
+above handle both engines alike. The retry loop is FDB's own: ``on_error`` decides whether to
+retry, backs off and resets the transaction, which keeps its backoff from one attempt to the
+next (see :mod:`.retry`).
+
+An unreachable cluster makes FDB's client wait for ever; a process's first use of the store
+therefore fetches a read version within ``connect_timeout`` seconds (an option of the store
+URL), and fails with a message that names the cluster file instead of hanging.
 """
 
 from __future__ import annotations
@@ -26,7 +32,22 @@ from concurrent.futures import Future, InvalidStateError
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from . import errors
-from .base import Database, KeyValue, ReadTransaction, Transaction
+from .base import (
+    MAX_TIMEOUT_MILLISECONDS,
+    Database,
+    KeyValue,
+    ReadTransaction,
+    Transaction,
+    check_timeout,
+    timeout_milliseconds,
+)
+from .bindings import CLIENT_VERSION, wrong_fdb_module
+from .cluster_file import (
+    CLUSTER_FILE_ERRORS,
+    check_cluster_file,
+    default_cluster_file,
+    describe_cluster_file,
+)
 from .errors import EngineConfigurationError
 from .retry import RetryPolicy
 from .url import StoreURL
@@ -43,8 +64,6 @@ __all__ = [
 
 #: The FDB API version Fairway is written against.
 API_VERSION = 730
-#: The client version the ``foundationdb`` bindings are pinned to; libfdb_c must match it.
-CLIENT_VERSION = "7.3.69"
 
 _INSTALL_HINT = (
     f"install the FoundationDB clients package {CLIENT_VERSION} (foundationdb-clients .deb or "
@@ -52,6 +71,12 @@ _INSTALL_HINT = (
     f"https://github.com/apple/foundationdb/releases/tag/{CLIENT_VERSION}, or use the embedded "
     f"engine (embedded:///path/to/store-dir)"
 )
+
+#: How long a process's first use of the store waits for the cluster, by default (seconds).
+DEFAULT_CONNECT_TIMEOUT = 5.0
+_OPTIONS = {"connect_timeout"}
+#: FDB's own default for the ``max_retry_delay`` option, in seconds.
+_FDB_MAX_BACKOFF = 1.0
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -94,19 +119,13 @@ class FDBClient:
                 "transactions at import time or in a process that forks workers (gunicorn "
                 "--preload, multiprocessing's 'fork' start method; use 'spawn' instead)"
             )
-        if cluster_file is not None and not os.path.isfile(cluster_file):
-            raise EngineConfigurationError(
-                f"the FoundationDB cluster file {cluster_file} does not exist; give the path "
-                "of an existing fdb.cluster, or fdb:// for the default cluster file"
-            )
         try:
             database = self.fdb.open(cluster_file)
         except self.error_type as error:
-            where = cluster_file or "the default cluster file"
             cause = self.translate(error)
             raise EngineConfigurationError(
-                f"could not open FoundationDB with {where}: {cause.message} (FDB error "
-                f"{cause.code})"
+                f"could not open FoundationDB with {describe_cluster_file(cluster_file)}: "
+                f"{cause.message} (FDB error {cause.code})"
             ) from error
         self.network_pid = pid
         return database
@@ -140,6 +159,16 @@ def _reset_lock_in_child() -> None:
 os.register_at_fork(after_in_child=_reset_lock_in_child)
 
 
+def _check_cluster(cluster_file: str | None) -> None:
+    """EngineConfigurationError naming the cluster file when it is missing or malformed."""
+    if cluster_file is not None and not os.path.isfile(cluster_file):
+        raise EngineConfigurationError(
+            f"the FoundationDB cluster file {cluster_file} does not exist; give the path "
+            "of an existing fdb.cluster, or fdb:// for the default cluster file"
+        )
+    check_cluster_file(cluster_file or default_cluster_file())
+
+
 def load_client() -> FDBClient:
     """Import the bindings and select API version 730: once per process, on first use.
 
@@ -163,6 +192,9 @@ def _select_api_version() -> Any:
             f"the FDB engine needs FoundationDB's Python bindings: pip install "
             f"foundationdb=={CLIENT_VERSION} ({error})"
         ) from error
+    problem = wrong_fdb_module(fdb)
+    if problem is not None:
+        raise EngineConfigurationError(problem)
     if fdb.is_api_version_selected() and fdb.get_api_version() != API_VERSION:
         raise EngineConfigurationError(
             f"FoundationDB API version {fdb.get_api_version()} was already selected in this "
@@ -209,9 +241,11 @@ class FDBDatabase(Database):
         *,
         url: str | None = None,
         retry: RetryPolicy | None = None,
+        connect_timeout: float = DEFAULT_CONNECT_TIMEOUT,
     ) -> None:
         super().__init__(url or f"fdb://{cluster_file or ''}", retry)
         self.cluster_file = cluster_file
+        self.connect_timeout = _connect_timeout(connect_timeout)
         self._handle: _Handle | None = None
         self._closed = False
 
@@ -221,23 +255,91 @@ class FDBDatabase(Database):
 
         The default is what the client library finds: ``$FDB_CLUSTER_FILE``, else
         ``fdb.cluster`` in the working directory, else the platform's default location
-        (``/etc/foundationdb/fdb.cluster`` on Linux). No options are accepted yet.
+        (``/etc/foundationdb/fdb.cluster`` on Linux). One option: ``?connect_timeout=5``, the
+        seconds a process's first use of the store waits for the cluster to answer.
         """
         if url.scheme != "fdb":
             raise EngineConfigurationError(f"{url} is not an fdb: store URL")
-        url.reject_unknown_options(set())
-        return cls(url.path or None, url=str(url), retry=retry)
+        url.reject_unknown_options(_OPTIONS)
+        text = url.options.get("connect_timeout")
+        if text is None:
+            connect_timeout = DEFAULT_CONNECT_TIMEOUT
+        else:
+            try:
+                connect_timeout = float(text)
+            except ValueError:
+                raise EngineConfigurationError(
+                    f"connect_timeout={text!r} is not a number of seconds"
+                ) from None
+        return cls(url.path or None, url=str(url), retry=retry, connect_timeout=connect_timeout)
 
     def create_transaction(self, *, timeout: float | None = None) -> FDBTransaction:
+        milliseconds = None if timeout is None else timeout_milliseconds(timeout)
         handle = self._open()
         client = handle.client
         try:
             tr = handle.database.create_transaction()
-            if timeout is not None:
-                tr.options.set_timeout(max(1, math.ceil(timeout * 1000)))
+            if milliseconds is not None:
+                tr.options.set_timeout(milliseconds)
         except client.error_type as error:
             raise client.translate(error) from error
         return FDBTransaction(tr, client)
+
+    def transact(
+        self,
+        fn: Callable[[Transaction], T],
+        *,
+        retry_limit: int | None = None,
+        timeout: float | None = None,
+    ) -> T:
+        """FDB's retry loop, as ``@fdb.transactional`` runs it: one transaction, reset by
+        ``on_error``, which backs off (keeping the backoff from one attempt to the next) or
+        raises the error when it is not retryable, the retry limit is reached or the timeout
+        expired. The timeout and the retry limit are the transaction's options, which FDB
+        keeps across ``on_error``.
+        """
+        limit = self.retry.retry_limit if retry_limit is None else retry_limit
+        milliseconds = None if timeout is None else timeout_milliseconds(timeout)
+        handle = self._open()
+        client = handle.client
+        try:
+            raw = handle.database.create_transaction()
+            if milliseconds is not None:
+                raw.options.set_timeout(milliseconds)
+            if limit is not None:
+                raw.options.set_retry_limit(limit)
+            if self.retry.max_backoff != _FDB_MAX_BACKOFF:
+                raw.options.set_max_retry_delay(_milliseconds_at_most(self.retry.max_backoff))
+        except client.error_type as error:
+            raise client.translate(error) from error
+        while True:
+            tr = FDBTransaction(raw, client)
+            try:
+                result = fn(tr)
+                tr.commit()
+                return result
+            except errors.FDBError as error:
+                _on_error(raw, client, error)
+            except BaseException:
+                raw.cancel()
+                raise
+
+    def ping(self, timeout: float | None = None) -> int:
+        """The cluster's read version within ``timeout`` seconds (``connect_timeout`` if None).
+
+        Raises :class:`~.errors.EngineConfigurationError` for a missing or malformed cluster
+        file and :class:`~.errors.TransactionTimedOut` naming the cluster file when the
+        cluster does not answer in time.
+        """
+        seconds = self.connect_timeout if timeout is None else check_timeout(timeout)
+        self._open()  # a first contact that fails says so itself, naming connect_timeout
+        try:
+            return self.transact(lambda tr: tr.get_read_version(), timeout=seconds)
+        except errors.FDBError as error:
+            unanswered = self._unanswered(error, seconds, "timeout")
+            if unanswered is error:
+                raise
+            raise unanswered from error
 
     def close(self) -> None:
         """Stop handing out transactions.
@@ -260,11 +362,44 @@ class FDBDatabase(Database):
             handle = self._handle
             pid = os.getpid()
             if handle is None or handle.pid != pid:
+                # The configuration first: a missing cluster file is the same mistake whether
+                # or not this machine has libfdb_c.
+                _check_cluster(self.cluster_file)
                 # A handle inherited across fork belongs to the parent's network thread.
                 client = self._load_client()
-                handle = _Handle(pid, client, client.open(self.cluster_file))
+                database = client.open(self.cluster_file)
+                self._first_contact(client, database)
+                handle = _Handle(pid, client, database)
                 self._handle = handle
             return handle
+
+    def _first_contact(self, client: FDBClient, database: Any) -> None:
+        """Fetch a read version within ``connect_timeout``: fail now rather than hang later."""
+        try:
+            tr = database.create_transaction()
+            tr.options.set_timeout(timeout_milliseconds(self.connect_timeout))
+            tr.get_read_version().wait()
+        except client.error_type as error:
+            raise self._unanswered(
+                client.translate(error), self.connect_timeout, "connect_timeout"
+            ) from error
+
+    def _unanswered(
+        self, cause: errors.FDBError, seconds: float, option: str
+    ) -> errors.FDBError | EngineConfigurationError:
+        """The error for a cluster that did not answer, naming its cluster file."""
+        where = describe_cluster_file(self.cluster_file)
+        if cause.code in CLUSTER_FILE_ERRORS:
+            return EngineConfigurationError(
+                f"FoundationDB cannot use {where}: {CLUSTER_FILE_ERRORS[cause.code]} "
+                f"({cause.message}, FDB error {cause.code})"
+            )
+        if cause.code != errors.TransactionTimedOut.code:
+            return cause
+        return errors.TransactionTimedOut(
+            f"FoundationDB did not answer within {seconds:g}s ({option}) using {where}: is the "
+            "cluster up and reachable from here, and does the file name its coordinators?"
+        )
 
     def _load_client(self) -> FDBClient:
         """The process's bindings; tests override this with a stand-in (no libfdb_c here)."""
@@ -327,6 +462,7 @@ class FDBTransaction(FDBReadTransaction, Transaction):
     def __init__(self, tr: Any, client: FDBClient) -> None:
         super().__init__(tr, client)
         self._snapshot = FDBReadTransaction(tr.snapshot, client)
+        self._commit_started = False
 
     @property
     def snapshot(self) -> ReadTransaction:
@@ -364,10 +500,17 @@ class FDBTransaction(FDBReadTransaction, Transaction):
 
     @_translating
     def get_versionstamp(self) -> Future[bytes]:
+        if self._commit_started:  # FDB answers used_during_commit: say so without asking it
+            refused: Future[bytes] = Future()
+            refused.set_exception(
+                errors.UsedDuringCommit("get_versionstamp() must be called before commit()")
+            )
+            return refused
         return self._bridge(self._tr.get_versionstamp(), lambda ready: bytes(ready.value))
 
     @_translating
     def commit(self) -> None:
+        self._commit_started = True
         self._tr.commit().wait()
 
     @_translating
@@ -406,6 +549,34 @@ class FDBTransaction(FDBReadTransaction, Transaction):
         future.add_done_callback(cancel_pending)
         pending.on_ready(settle)
         return future
+
+
+def _on_error(raw: Any, client: FDBClient, error: errors.FDBError) -> None:
+    """Wait out FDB's ``on_error``: it backs off and resets ``raw``, or raises the error."""
+    try:
+        raw.on_error(error.code).wait()
+    except client.error_type as final:
+        raw.cancel()
+        if int(getattr(final, "code", 0)) == error.code:
+            raise error  # not retried: the error as it was raised
+        raise client.translate(final) from error  # the timeout expired, or the like
+
+
+def _connect_timeout(seconds: float) -> float:
+    try:
+        checked = check_timeout(seconds)
+    except (errors.FDBError, TypeError):
+        checked = 0.0
+    if checked <= 0:
+        raise EngineConfigurationError(
+            f"connect_timeout={seconds!r}: give a number of seconds above 0 and at most "
+            f"{MAX_TIMEOUT_MILLISECONDS / 1000}"
+        )
+    return checked
+
+
+def _milliseconds_at_most(seconds: float) -> int:
+    return min(MAX_TIMEOUT_MILLISECONDS, max(0, math.ceil(seconds * 1000)))
 
 
 def _settle(set_outcome: Callable[[Any], None], outcome: Any) -> None:

@@ -22,7 +22,11 @@ import struct
 import uuid
 from typing import NamedTuple, TypeAlias, Union
 
-import fdb.tuple as _fdb_tuple  # type: ignore[import-untyped]
+from .bindings import require_bindings
+
+require_bindings()  # the Firebird driver is also called fdb: say so, instead of failing below
+
+import fdb.tuple as _fdb_tuple  # type: ignore[import-untyped]  # noqa: E402
 
 __all__ = [
     "KeyRange",

@@ -120,9 +120,32 @@ class StandInTransaction(StandInReads):
         self.options = self
         self.versionstamp = StandInFuture(ready=False)
         self.writes: dict[bytes, bytes] = {}
+        self.retry_limit = -1
+        self.retries = 0
 
     def set_timeout(self, milliseconds: int) -> None:
         self.bindings.calls.append(("set_timeout", milliseconds))
+
+    def set_retry_limit(self, limit: int) -> None:
+        self.bindings.calls.append(("set_retry_limit", limit))
+        self.retry_limit = limit
+
+    def set_max_retry_delay(self, milliseconds: int) -> None:
+        self.bindings.calls.append(("set_max_retry_delay", milliseconds))
+
+    def on_error(self, code: int) -> StandInFuture:
+        """As FDB's: the error back when it is not retryable or the retry limit is reached
+        (or a scripted failure, such as the timeout expiring), else a reset transaction."""
+        self.bindings.calls.append(("on_error", code))
+        limit_reached = self.retry_limit != -1 and self.retries >= self.retry_limit
+        self.retries += 1
+        if code not in FDB_RETRYABLE or limit_reached:
+            return StandInFuture(error=code)
+        if (failure := self.bindings.failure("on_error")) is not None:
+            return StandInFuture(error=failure)
+        self.writes = {}
+        self.versionstamp = StandInFuture(ready=False)
+        return StandInFuture()
 
     def set(self, key: bytes, value: bytes) -> None:
         self.bindings.calls.append(("set", key, value))
@@ -167,6 +190,7 @@ class StandInDatabase:
         self.bindings = bindings
 
     def create_transaction(self) -> StandInTransaction:
+        self.bindings.transactions += 1
         return StandInTransaction(self.bindings)
 
 
@@ -188,6 +212,7 @@ class StandInBindings:
         self.opened: list[str | None] = []
         self.watches: list[StandInFuture] = []
         self.commits = 0
+        self.transactions = 0
         self.open_error: int | None = None
         self._failures: dict[str, list[int]] = {}
 
@@ -365,7 +390,7 @@ def test_a_cluster_the_client_cannot_open_is_a_configuration_error(
     bindings: StandInBindings, db: StandInFDBDatabase
 ) -> None:
     bindings.open_error = 2104
-    with pytest.raises(EngineConfigurationError, match=r"default cluster file: .*error 2104"):
+    with pytest.raises(EngineConfigurationError, match=r"default cluster file.*: .*error 2104"):
         db.create_transaction()
 
 
@@ -549,6 +574,7 @@ def test_writes_go_to_the_bindings_as_given(
     bindings: StandInBindings, db: StandInFDBDatabase
 ) -> None:
     tr = db.create_transaction()
+    bindings.calls.clear()  # the first contact's
     tr.clear(b"a")
     tr.clear_range(b"a", b"b")
     tr.add(b"n", b"\x01\x00\x00\x00")
@@ -571,6 +597,8 @@ def test_writes_go_to_the_bindings_as_given(
 def test_the_timeout_is_given_to_fdb_in_milliseconds(
     bindings: StandInBindings, db: StandInFDBDatabase, seconds: float, milliseconds: int
 ) -> None:
+    db.create_transaction()
+    bindings.calls.clear()  # the first contact's
     db.create_transaction(timeout=seconds)
     assert bindings.calls == [("set_timeout", milliseconds)]
 
@@ -620,3 +648,243 @@ def test_cancelling_a_watch_cancels_it_in_fdb(
     assert watch.cancel()
     assert bindings.watches[0].cancelled
     assert watch.cancelled()
+
+
+# --- the retry loop is FDB's on_error ---------------------------------------------------------
+
+
+def test_the_retry_loop_keeps_one_transaction_and_lets_on_error_decide(
+    bindings: StandInBindings, db: StandInFDBDatabase
+) -> None:
+    db.create_transaction()  # the first contact
+    bindings.calls.clear()
+    created = bindings.transactions
+    bindings.fail("commit", 1020, 1021, 1078)  # a conflict, an unknown result, an overload
+    seen: list[Transaction] = []
+
+    def write(tr: Transaction) -> str:
+        seen.append(tr)
+        tr.set(b"k", b"v")
+        return "done"
+
+    assert db.transact(write) == "done"
+    assert bindings.transactions == created + 1  # one bindings transaction, reset by on_error
+    assert [c for c in bindings.calls if c[0] == "on_error"] == [
+        ("on_error", 1020),
+        ("on_error", 1021),
+        ("on_error", 1078),
+    ]
+    assert ("set_retry_limit", 100) in bindings.calls  # our limit, as FDB's option
+    assert len(seen) == 4 and len({id(tr) for tr in seen}) == 4  # a fresh wrapper per attempt
+
+
+def test_on_error_raises_the_error_once_the_retry_limit_is_reached(
+    bindings: StandInBindings, db: StandInFDBDatabase
+) -> None:
+    bindings.fail("commit", 1020, 1020, 1020, 1020)
+    with pytest.raises(errors.NotCommitted):
+        db.transact(lambda tr: tr.set(b"k", b"v"), retry_limit=2)
+    assert bindings.commits == 3
+    assert ("set_retry_limit", 2) in bindings.calls
+    assert ("cancel",) in bindings.calls
+
+
+def test_no_retry_limit_is_fdbs_default_of_none(bindings: StandInBindings) -> None:
+    db = StandInFDBDatabase(FDBClient(bindings))
+    db.retry = RetryPolicy(retry_limit=None, max_backoff=2.5)
+    db.transact(lambda tr: tr.set(b"k", b"v"))
+    assert not [c for c in bindings.calls if c[0] == "set_retry_limit"]
+    assert ("set_max_retry_delay", 2500) in bindings.calls
+
+
+def test_a_timeout_expiring_between_retries_is_raised_as_such(
+    bindings: StandInBindings, db: StandInFDBDatabase
+) -> None:
+    bindings.fail("commit", 1020)
+    bindings.fail("on_error", 1031)  # on_error answers transaction_timed_out
+    with pytest.raises(errors.TransactionTimedOut) as raised:
+        db.transact(lambda tr: tr.set(b"k", b"v"), timeout=1.0)
+    assert isinstance(raised.value.__cause__, errors.NotCommitted)
+
+
+def test_errors_raised_outside_fdb_cancel_the_transaction(
+    bindings: StandInBindings, db: StandInFDBDatabase
+) -> None:
+    def fail(tr: Transaction) -> None:
+        raise LookupError("domain error")
+
+    with pytest.raises(LookupError):
+        db.transact(fail)
+    assert ("cancel",) in bindings.calls
+    assert not [c for c in bindings.calls if c[0] == "on_error"]
+
+
+# --- versionstamps after commit ---------------------------------------------------------------
+
+
+def test_a_versionstamp_asked_for_after_commit_is_refused(db: StandInFDBDatabase) -> None:
+    """FDB answers used_during_commit (2017); the engine says so without asking the client."""
+    tr = db.create_transaction()
+    tr.set(b"k", b"v")
+    tr.commit()
+    error = tr.get_versionstamp().exception(timeout=0)
+    assert type(error) is errors.UsedDuringCommit and error.code == 2017
+
+
+# --- timeouts FDB's option cannot take --------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "seconds", [float("inf"), float("nan"), -1.0, 2**31 / 1000, 1e300], ids=str
+)
+def test_timeouts_fdb_cannot_take_are_invalid_option_values(
+    bindings: StandInBindings, db: StandInFDBDatabase, seconds: float
+) -> None:
+    db.create_transaction()
+    bindings.calls.clear()
+    with pytest.raises(errors.InvalidOptionValue) as raised:
+        db.create_transaction(timeout=seconds)
+    assert raised.value.code == 2006
+    with pytest.raises(errors.InvalidOptionValue):
+        db.transact(lambda tr: None, timeout=seconds)
+    assert bindings.calls == []  # refused before reaching the client
+
+
+def test_the_largest_timeout_fdb_takes_is_accepted(
+    bindings: StandInBindings, db: StandInFDBDatabase
+) -> None:
+    db.create_transaction()
+    bindings.calls.clear()
+    db.create_transaction(timeout=(2**31 - 1) / 1000)
+    assert bindings.calls == [("set_timeout", 2**31 - 1)]
+
+
+# --- an unreachable or malformed cluster ------------------------------------------------------
+
+
+@pytest.fixture
+def cluster_file(tmp_path: Path) -> Path:
+    path = tmp_path / "fdb.cluster"
+    path.write_text("# written by fdbserver\ndocker:docker@10.0.0.2:4500,fdb-1.local:4500:tls\n")
+    return path
+
+
+def test_connect_timeout_is_an_option_of_the_store_url(cluster_file: Path) -> None:
+    db = open_engine(f"fdb://{cluster_file}?connect_timeout=2.5")
+    assert isinstance(db, FDBDatabase) and db.connect_timeout == 2.5
+    assert FDBDatabase.from_url(parse_store_url(f"fdb://{cluster_file}")).connect_timeout == 5.0
+
+
+@pytest.mark.parametrize("value", ["soon", "0", "-1", "inf", "nan", "3000000"])
+def test_a_bad_connect_timeout_is_a_configuration_error(value: str) -> None:
+    with pytest.raises(EngineConfigurationError, match="connect_timeout"):
+        open_engine(f"fdb:///etc/foundationdb/fdb.cluster?connect_timeout={value}")
+
+
+def test_a_cluster_that_does_not_answer_fails_within_connect_timeout_naming_its_file(
+    bindings: StandInBindings, cluster_file: Path
+) -> None:
+    db = StandInFDBDatabase(FDBClient(bindings), str(cluster_file))
+    db.connect_timeout = 0.25
+    bindings.fail("get_read_version", 1031)  # FDB's answer once the timeout expired
+    with pytest.raises(errors.TransactionTimedOut) as raised:
+        db.create_transaction()
+    assert f"the cluster file {cluster_file}" in str(raised.value)
+    assert "within 0.25s (connect_timeout)" in str(raised.value)
+    assert ("set_timeout", 250) in bindings.calls  # the first contact had the timeout
+    db.create_transaction()  # once the cluster answers, the store opens
+
+
+def test_ping_names_the_cluster_file_when_the_cluster_does_not_answer(
+    bindings: StandInBindings, cluster_file: Path
+) -> None:
+    db = StandInFDBDatabase(FDBClient(bindings), str(cluster_file))
+    assert db.ping() == 41
+    bindings.fail("get_read_version", 1031)
+    with pytest.raises(errors.TransactionTimedOut, match=f"within 2s .*{cluster_file}"):
+        db.ping(timeout=2)
+
+
+def test_a_cluster_file_fdb_cannot_parse_is_a_configuration_error(
+    bindings: StandInBindings, cluster_file: Path
+) -> None:
+    db = StandInFDBDatabase(FDBClient(bindings), str(cluster_file))
+    bindings.fail("get_read_version", 2104)  # connection_string_invalid, from the client
+    with pytest.raises(EngineConfigurationError, match=f"cannot use the cluster file {cluster_file}"):
+        db.create_transaction()
+
+
+@pytest.mark.parametrize(
+    "contents",
+    ["", "not a cluster file\n", "docker@10.0.0.2:4500", "a b:c@10.0.0.2:4500", "x:y@host",
+     "x:y@10.0.0.2:4500\nx:y@10.0.0.3:4500\n", "x:y@10.0.0.2:port"],
+)
+def test_a_malformed_cluster_file_is_refused_before_fdb_is_asked(
+    bindings: StandInBindings, tmp_path: Path, contents: str
+) -> None:
+    path = tmp_path / "fdb.cluster"
+    path.write_text(contents)
+    db = StandInFDBDatabase(FDBClient(bindings), str(path))
+    with pytest.raises(EngineConfigurationError, match=f"cluster file {path} does not hold"):
+        db.create_transaction()
+    assert bindings.opened == []
+
+
+@pytest.mark.parametrize(
+    "contents",
+    ["a_b:C0ffee@127.0.0.1:4500\n", "x:y@[::1]:4500:tls,10.0.0.1:4501", "x:y@fdb.example.com:4500"],
+)
+def test_well_formed_cluster_files_are_accepted(
+    bindings: StandInBindings, tmp_path: Path, contents: str
+) -> None:
+    path = tmp_path / "fdb.cluster"
+    path.write_text(contents)
+    StandInFDBDatabase(FDBClient(bindings), str(path)).create_transaction()
+    assert bindings.opened == [str(path)]
+
+
+# --- the wrong fdb module ---------------------------------------------------------------------
+
+
+def test_the_firebird_driver_named_fdb_is_recognised_and_the_fix_named(tmp_path: Path) -> None:
+    fake = tmp_path / "fdb"
+    fake.mkdir()
+    (fake / "__init__.py").write_text(
+        '"""Firebird RDBMS bindings for Python."""\n__version__ = "2.0.2"\n'
+        "def connect(*args, **kwargs):\n    raise NotImplementedError\n"
+    )
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "try:\n"
+            "    import fairway_django.engine\n"
+            "except ImportError as error:\n"
+            "    print(type(error).__name__, error)\n",
+        ],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), str(REPO_ROOT)])},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    # The engine's keys are FDB's tuple encoding, so importing the engine is where it shows.
+    assert result.stdout.startswith("ImportError the module fdb imported from ")
+    assert str(fake) in result.stdout
+    assert "Firebird database driver" in result.stdout
+    assert f"pip uninstall fdb, then pip install foundationdb=={CLIENT_VERSION}" in result.stdout
+
+
+def test_the_fdb_engine_refuses_a_wrong_fdb_module_when_it_loads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from types import ModuleType
+
+    from fairway_django.engine import fdb as fdb_engine
+
+    firebird = ModuleType("fdb", "Firebird RDBMS bindings for Python.")
+    firebird.connect = lambda *args: None  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "fdb", firebird)
+    with pytest.raises(EngineConfigurationError, match="Firebird database driver"):
+        fdb_engine._select_api_version()

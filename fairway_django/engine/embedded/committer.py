@@ -30,6 +30,7 @@ from ..errors import (
     FDBError,
     NotCommitted,
     StorageFull,
+    TransactionTimedOut,
     TransactionTooOld,
 )
 from ..limits import MVCC_WINDOW_SECONDS, VERSIONSTAMP_SIZE
@@ -150,7 +151,10 @@ class Committer:
                     self._resolve_batch(txn, log_txn, batch, runs, written)
                     if written:
                         self._log(log_txn, txn.id(), written)
-                if runs:
+                # A commit of write-conflict ranges alone writes no data, yet it logged a
+                # conflict at this version, so it must take the version as FDB's would: its
+                # (empty) record makes LMDB commit, and later reads happen at or after it.
+                if runs or written:
                     rotated = environment.journal.append(
                         txn, txn.id(), runs, environment.data_size
                     )
@@ -225,6 +229,10 @@ class Committer:
             raise CommitUnknownResult("injected fault; this commit was not applied")
         if fault is Fault.UNKNOWN_RESULT_APPLIED:
             request.error = CommitUnknownResult("injected fault; this commit was applied")
+        if fault is Fault.TIMED_OUT_APPLIED:
+            request.error = TransactionTimedOut(
+                "injected fault: the timeout expired during commit; this commit was applied"
+            )
 
     def _apply(
         self, txn: lmdb.Transaction, request: CommitRequest, versionstamp: bytes,

@@ -4,7 +4,10 @@ FDB's own testing injects faults everywhere (BUGGIFY). Layers above the engine m
 the transient errors production FDB returns, so the embedded engine can make a chosen share of
 commits fail with not_committed, transaction_too_old or commit_unknown_result, the last one
 both after applying the commit and without applying it: a retry cannot tell which, exactly as
-with a real cluster. Off by default; ``?faults=0.1`` in the store URL turns it on.
+with a real cluster. A transaction with a timeout can also time out during its commit after
+the commit was applied: FDB cancels a transaction when its timeout expires, and a cancelled
+commit may or may not happen, so transaction_timed_out at commit may hide a commit too. Off by
+default; ``?faults=0.1`` in the store URL turns it on.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ class Fault(enum.Enum):
     TRANSACTION_TOO_OLD = "transaction_too_old"
     UNKNOWN_RESULT_APPLIED = "commit_unknown_result (applied)"
     UNKNOWN_RESULT_NOT_APPLIED = "commit_unknown_result (not applied)"
+    #: Only for transactions with a timeout: without one, FDB never times out.
+    TIMED_OUT_APPLIED = "transaction_timed_out during commit (applied)"
 
 
 _ALL = tuple(Fault)
@@ -41,6 +46,7 @@ class FaultInjection:
         if not self.kinds:
             raise EngineConfigurationError("fault injection needs at least one kind of fault")
         self._random = random.Random(self.seed)
+        self._timeless = tuple(k for k in self.kinds if k is not Fault.TIMED_OUT_APPLIED)
         self._lock = threading.Lock()
 
     def draw(self) -> Fault | None:
@@ -50,3 +56,12 @@ class FaultInjection:
             if self._random.random() >= self.rate:
                 return None
             return self._random.choice(self.kinds)
+
+    def draw_for(self, can_time_out: bool) -> Fault | None:
+        """The fault for a commit; one without a timeout (``can_time_out`` False) never times
+        out, so it gets another kind instead."""
+        fault = self.draw()
+        if fault is Fault.TIMED_OUT_APPLIED and not can_time_out:
+            with self._lock:
+                return self._random.choice(self._timeless) if self._timeless else None
+        return fault

@@ -17,9 +17,8 @@ from typing import TYPE_CHECKING, cast
 
 import lmdb
 
-from ..base import KeyValue, ReadTransaction, Transaction
+from ..base import KeyValue, ReadTransaction, Transaction, check_timeout
 from ..errors import (
-    AccessedUnreadable,
     FDBError,
     NoCommitVersion,
     TransactionCancelled,
@@ -58,6 +57,10 @@ _FIRST_BATCH, _MAX_BATCH = 16, 4096
 _key_value = cast("Callable[[tuple[bytes, bytes]], KeyValue]", partial(tuple.__new__, KeyValue))
 
 
+#: A watch: its key, the value it compares with (what the transaction saw), its future.
+_Watch = tuple[bytes, bytes | None, Future[None]]
+
+
 class _RangeRead:
     """The part of a range read that became a read-conflict range: what was fetched."""
 
@@ -87,6 +90,7 @@ class EmbeddedTransaction(Transaction):
         "_read_version",
         "_read_started",
         "_state",
+        "_commit_started",
         "_error",
         "_writes",
         "_read_keys",
@@ -104,11 +108,12 @@ class EmbeddedTransaction(Transaction):
     ) -> None:
         self._database = database
         self._environment = environment
-        self._deadline = None if timeout is None else time.monotonic() + timeout
+        self._deadline = None if timeout is None else time.monotonic() + check_timeout(timeout)
         self._snapshot_txn: lmdb.Transaction | None = None
         self._read_version: int | None = None
         self._read_started = 0.0
         self._state = _OPEN
+        self._commit_started = False
         self._error: FDBError | None = None
         # What a transaction may never need stays None until first used.
         self._writes: WriteMap | None = None
@@ -116,7 +121,7 @@ class EmbeddedTransaction(Transaction):
         self._read_ranges: list[_RangeRead] | None = None
         self._explicit_reads: list[Range] | None = None
         self._write_conflicts: list[Range] | None = None
-        self._watches: list[tuple[bytes, Future[None]]] | None = None
+        self._watches: list[_Watch] | None = None
         self._versionstamp: Future[bytes] | None = None
         self._committed_version = -1
         self._committed_stamp = b""
@@ -194,7 +199,11 @@ class EmbeddedTransaction(Transaction):
             if self._read_ranges is None:
                 self._read_ranges = []
             self._read_ranges.append(record)
-        return chain.from_iterable(self._batches(items, limit, record))
+        # FDB's bindings request the first batch when the read is made, so a read made before
+        # commit still returns its first batch afterwards (the commit waits for it), while any
+        # later batch is refused: fetch the first one now, and check before each of the others.
+        batches = self._batches(items, limit, record)
+        return chain(next(batches), chain.from_iterable(batches))
 
     def _batches(
         self, items: Iterator[tuple[bytes, bytes]], limit: int, record: _RangeRead | None
@@ -326,25 +335,64 @@ class EmbeddedTransaction(Transaction):
         if self._writes is None:
             self._writes = WriteMap()
         self._writes.record(mutation)
+        if self._watches is not None:
+            self._trigger_watches(mutation)
+
+    def _trigger_watches(self, mutation: Mutation) -> None:
+        """Fire the watches whose key this transaction's own write changes, as FDB's do at once.
+
+        A write whose value is not known before commit (an atomic add, a versionstamped value)
+        fires them too. Versionstamped keys are unknown before commit and fire nothing.
+        """
+        op, key, param = mutation
+        assert self._watches is not None
+        for watched, expected, future in self._watches:
+            if future.done():
+                continue
+            if op is Op.CLEAR_RANGE:
+                changed = key <= watched < param and expected is not None
+            elif watched != key:
+                continue
+            elif op is Op.SET:
+                changed = param != expected
+            elif op is Op.CLEAR:
+                changed = expected is not None
+            else:
+                changed = op is not Op.SET_VERSIONSTAMPED_KEY
+            if changed and future.set_running_or_notify_cancel():
+                future.set_result(None)
 
     # -- commit and its results --------------------------------------------------------------
 
     def watch(self, key: bytes) -> Future[None]:
+        """As FDB's: reads ``key`` now, with a read-conflict range, and compares with that.
+
+        Errors reach the future, as they do in FDB's bindings: a watch of a transaction that
+        was committed, cancelled or failed fails with that reason.
+        """
         validation.write_key(key)
-        self._require_open()
         future: Future[None] = Future()
+        if self._state != _OPEN:
+            future.set_exception(self._unusable())
+            return future
+        try:
+            expected = self.get(key)
+        except FDBError as error:  # timed out, too old, a versionstamped value (1036)
+            future.set_exception(error)
+            return future
         if self._watches is None:
             self._watches = []
-        self._watches.append((key, future))
+        self._watches.append((key, expected, future))
         return future
 
     def get_versionstamp(self) -> Future[bytes]:
+        """Ask before commit: asked after, it fails with used_during_commit, as in FDB."""
+        if self._state != _OPEN:
+            refused: Future[bytes] = Future()
+            refused.set_exception(self._unusable())
+            return refused
         if self._versionstamp is None:
             self._versionstamp = Future()
-            if self._state == _COMMITTED:
-                self._settle_versionstamp()
-            elif self._state in (_FAILED, _CANCELLED):
-                self._versionstamp.set_exception(self._unusable())
         return self._versionstamp
 
     def get_committed_version(self) -> int:
@@ -355,6 +403,7 @@ class EmbeddedTransaction(Transaction):
             raise self._unusable()
         if self._deadline is not None and time.monotonic() > self._deadline:
             self._fail(TransactionTimedOut("the transaction's timeout expired"))
+        self._commit_started = True
         if self._writes is None and self._write_conflicts is None and self._watches is None:
             if self._snapshot_txn is not None:  # read-only: nothing to check, as in FDB
                 self._snapshot_txn.abort()
@@ -364,8 +413,7 @@ class EmbeddedTransaction(Transaction):
                 self._settle_versionstamp()
             return
         mutations = self._writes.mutations if self._writes is not None else []
-        watches = self._watches or []
-        expected = [(key, future, self._watched_value(key)) for key, future in watches]
+        watches = [watch for watch in self._watches or () if not watch[2].done()]
         self._state = _COMMITTING
         try:
             if mutations or self._write_conflicts:
@@ -378,7 +426,7 @@ class EmbeddedTransaction(Transaction):
         if self._versionstamp is not None:
             self._settle_versionstamp()
         hub = self._environment.watch_hub
-        for key, future, value in expected:
+        for key, value, future in watches:
             hub.add(key, value, future)
 
     def _commit_writes(self, mutations: list[Mutation]) -> None:
@@ -399,7 +447,11 @@ class EmbeddedTransaction(Transaction):
             mutations=mutations,
             write_conflicts=write_conflicts,
             size=size,
-            fault=self._database.faults.draw() if self._database.faults.rate else None,
+            fault=(
+                self._database.faults.draw_for(can_time_out=self._deadline is not None)
+                if self._database.faults.rate
+                else None
+            ),
         )
         self._release_snapshot()
         self._environment.committer.commit(request)
@@ -424,15 +476,6 @@ class EmbeddedTransaction(Transaction):
                 ranges.append(read)
         return ranges
 
-    def _watched_value(self, key: bytes) -> bytes | None:
-        """The value a watch compares against: the key as this transaction leaves it. A key
-        holding a versionstamped value is unknown before commit, so its watch takes None and
-        fires on its first check (a spurious wake-up, which FDB's watches allow too)."""
-        try:
-            return self.get(key, _snapshot=True)
-        except AccessedUnreadable:
-            return None
-
     def cancel(self) -> None:
         if self._state in (_OPEN, _COMMITTING):
             self._fail_quietly(TransactionCancelled("the transaction was cancelled"))
@@ -445,6 +488,11 @@ class EmbeddedTransaction(Transaction):
             raise self._unusable()
 
     def _unusable(self) -> FDBError:
+        if self._commit_started:  # FDB: until reset, whether the commit succeeded or failed
+            return UsedDuringCommit(
+                "the transaction's commit was started; it cannot be used any more, start a new "
+                "one (was a range read or a future kept past its transaction?)"
+            )
         if self._state == _CANCELLED:
             return TransactionCancelled("the transaction was cancelled")
         if self._state == _FAILED and self._error is not None:
@@ -459,7 +507,7 @@ class EmbeddedTransaction(Transaction):
         self._state = _FAILED
         self._error = error
         self._release_snapshot()
-        for future in (self._versionstamp, *(f for _, f in self._watches or ())):
+        for future in (self._versionstamp, *(f for _, _, f in self._watches or ())):
             if future is not None and not future.done():
                 future.set_exception(error)
 

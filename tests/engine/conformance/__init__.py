@@ -29,7 +29,12 @@ The modules, by behaviour:
   processes without conflicts);
 - ``test_limits``: key, value and transaction sizes, keys of every length (the embedded engine
   stores long keys specially), the system key space, transaction_too_old, timeouts;
-- ``test_watches``: watches in one process and across processes, cancel, failed commits;
+- ``test_watches``: watches in one process and across processes, cancel, failed commits, the
+  read (and conflict range) a watch makes, and its firing on its own transaction's writes;
+- ``test_after_commit``: what a transaction refuses once its commit started (used_during_commit):
+  range reads continued, versionstamps asked for, watches created;
+- ``test_outcome``: settling an unknown commit outcome (``engine.outcome``): a commit still in
+  flight cannot happen once the lookup found nothing;
 - ``test_retry``: the ``transact`` retry loop and the ``transactional`` decorator.
 
 Errors are asserted by exact class and FoundationDB code. Where FoundationDB allows an error to

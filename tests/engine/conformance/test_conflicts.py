@@ -403,3 +403,19 @@ def test_concurrent_read_modify_write_loses_no_update(engine):
 def test_not_committed_is_retryable_with_code_1020():
     error = NotCommitted()
     assert (error.code, error.name, error.retryable) == (1020, "not_committed", True)
+
+
+def test_a_commit_of_a_write_conflict_range_alone_takes_a_version_like_any_other(engine):
+    """It writes no data, yet it commits at a version (as FDB's do): transactions that begin
+    after it read at or after that version, so it never conflicts with them."""
+    key = engine.key("fenced")
+    fence = engine.db.create_transaction()
+    fence.add_write_conflict_key(key)
+    fence.commit()
+    assert fence.get_committed_version() > 0
+    for _ in range(3):
+        later = engine.db.create_transaction()
+        assert later.get_read_version() >= fence.get_committed_version()
+        later.get(key)
+        later.set(engine.key("own"), b"x")
+        later.commit()

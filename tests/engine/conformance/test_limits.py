@@ -13,6 +13,7 @@ import time
 import pytest
 
 from fairway_django.engine import (
+    InvalidOptionValue,
     KeyOutsideLegalRange,
     KeyTooLarge,
     TransactionTimedOut,
@@ -267,3 +268,27 @@ def test_timed_out_transaction_does_not_commit(engine):
     with raises_exactly(TransactionTimedOut, 1031):
         tr.commit()
     assert engine.read(engine.key("a")) is None
+
+
+@pytest.mark.parametrize(
+    "seconds",
+    [float("inf"), float("nan"), -0.5, (2**31) / 1000, 1e12],
+    ids=["inf", "nan", "negative", "2**31ms", "1e12s"],
+)
+def test_a_timeout_fdb_cannot_take_is_invalid_option_value(engine, seconds):
+    """FDB's timeout option takes 0 to 2**31 - 1 milliseconds; anything else is 2006 on every
+    engine, not an OverflowError or ValueError on the way to the client."""
+    with raises_exactly(InvalidOptionValue, 2006):
+        engine.db.create_transaction(timeout=seconds)
+    with raises_exactly(InvalidOptionValue, 2006):
+        engine.db.transact(lambda tr: tr.get(engine.key("a")), timeout=seconds)
+
+
+def test_the_longest_timeout_fdb_takes_works(engine):
+    tr = engine.db.create_transaction(timeout=(2**31 - 1) / 1000)
+    assert tr.get(engine.key("a")) is None
+
+
+def test_ping_returns_a_read_version(engine):
+    version = engine.db.ping(timeout=10)
+    assert isinstance(version, int) and version >= 0

@@ -10,6 +10,8 @@ from __future__ import annotations
 import concurrent.futures
 import time
 
+import pytest
+
 from fairway_django.engine import FDBError, NotCommitted
 
 from ._support import commit_conflicts
@@ -139,3 +141,47 @@ def test_many_watches_fire_together(engine):
     engine.db.transact(lambda tr: [tr.set(key, b"x") for key in keys])
     _, not_done = concurrent.futures.wait(futures, timeout=FIRES_WITHIN)
     assert not not_done
+
+
+def test_a_watch_reads_its_key_with_a_conflict_range(engine):
+    """FDB's watch reads its key as ``get`` does: a change to it before commit conflicts."""
+    key = engine.key("w")
+    engine.put(key, b"before")
+    assert commit_conflicts(
+        engine.db,
+        engine.key("own"),
+        lambda tr: tr.watch(key),
+        lambda tr: tr.set(key, b"changed"),
+    )
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        lambda tr, key: tr.set(key, b"mine"),
+        lambda tr, key: tr.clear(key),
+        lambda tr, key: tr.clear_range(key, key + b"\x00"),
+        lambda tr, key: tr.add(key, b"\x01"),
+    ],
+    ids=["set", "clear", "clear_range", "add"],
+)
+def test_a_watch_fires_on_its_own_transactions_later_write(engine, write):
+    key = engine.key("w")
+    engine.put(key, b"before")
+    tr = engine.db.create_transaction()
+    future = tr.watch(key)
+    write(tr, key)
+    tr.commit()
+    assert future.result(timeout=FIRES_WITHIN) is None
+
+
+def test_a_watch_compares_with_what_its_transaction_saw_including_its_own_writes(engine):
+    key = engine.key("w")
+    tr = engine.db.create_transaction()
+    tr.set(key, b"mine")
+    future = tr.watch(key)  # sees b"mine": committing it is no change
+    tr.commit()
+    time.sleep(0.3)
+    assert not future.done()
+    engine.put(key, b"theirs")
+    future.result(timeout=FIRES_WITHIN)

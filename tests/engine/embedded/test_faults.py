@@ -9,6 +9,7 @@ import pytest
 from fairway_django.engine import (
     CommitUnknownResult,
     NotCommitted,
+    TransactionTimedOut,
     TransactionTooOld,
     open_engine,
 )
@@ -87,3 +88,27 @@ def test_the_same_seed_injects_the_same_faults() -> None:
     assert [first.draw() for _ in range(100)] == [second.draw() for _ in range(100)]
     every_kind = FaultInjection(rate=0.5, seed=1)
     assert {every_kind.draw() for _ in range(200)} == {None, *Fault}
+
+
+def test_a_timeout_during_commit_can_hide_a_commit_that_happened(tmp_path: Path) -> None:
+    """FDB's timeout cancels the transaction, and a cancelled commit may still happen."""
+    tr = _always(tmp_path, Fault.TIMED_OUT_APPLIED).create_transaction(timeout=30)
+    tr.set(b"k", b"v")
+    with pytest.raises(TransactionTimedOut, match="was applied") as raised:
+        tr.commit()
+    assert raised.value.code == 1031 and not raised.value.retryable
+    assert _stored(tmp_path, b"k") == b"v"
+
+
+def test_a_transaction_without_a_timeout_never_times_out_by_fault(tmp_path: Path) -> None:
+    """Without a timeout FDB never raises 1031, so the fault draws another kind instead."""
+    db = EmbeddedDatabase(
+        str(tmp_path / "s"),
+        faults=FaultInjection(rate=1.0, seed=5, kinds=(Fault.TIMED_OUT_APPLIED,)),
+    )
+    tr = db.create_transaction()
+    tr.set(b"k", b"v")
+    tr.commit()  # no other kind to draw: no fault at all
+    mixed = FaultInjection(rate=1.0, seed=5)
+    assert Fault.TIMED_OUT_APPLIED not in {mixed.draw_for(can_time_out=False) for _ in range(200)}
+    assert Fault.TIMED_OUT_APPLIED in {mixed.draw_for(can_time_out=True) for _ in range(200)}
