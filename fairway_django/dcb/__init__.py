@@ -8,6 +8,7 @@ event was appended in between. See docs/dcb.md.
 
 from __future__ import annotations
 
+from .append import Appended
 from .errors import (
     AppendConditionFailed,
     DcbError,
@@ -43,6 +44,7 @@ __all__ = [
     "MAX_TYPE_BYTES",
     "AppendCondition",
     "AppendConditionFailed",
+    "Appended",
     "DcbError",
     "DcbStore",
     "Event",

@@ -10,6 +10,15 @@ A commit can end with commit_unknown_result: it may or may not have happened. Ev
 therefore records its unique id with its last position, and each retry looks for that id first,
 so a retried append returns the earlier success instead of appending twice or failing on its
 own events. Ids are kept for ``APPEND_ID_TTL_SECONDS``, well beyond any append's retries.
+When the retries end on an error after which a commit may have happened (commit_unknown_result,
+or a timeout, which can cancel a commit still in flight), the id is looked up once more in a
+fresh transaction that also fences off such a commit (``engine.outcome``): so an append returns
+its position or raises an error that says it did not happen, never one that leaves it open.
+
+An append may also carry an idempotency key (``append_once``): its transaction looks the key up
+first, and when an earlier append recorded it, returns that append's position and writes
+nothing. The append's own id is looked up before the key, so a retry after an unknown commit
+result tells its own earlier commit (not a duplicate) from another caller's (a duplicate).
 """
 
 from __future__ import annotations
@@ -21,11 +30,21 @@ from collections.abc import Iterable
 from concurrent.futures import Future
 from typing import NamedTuple
 
-from fairway_django.engine import Database, Transaction
+from fairway_django.engine import (
+    CommitUnknownResult,
+    Database,
+    FDBError,
+    NotCommitted,
+    ReadTransaction,
+    Transaction,
+    TransactionTimedOut,
+    keys,
+)
+from fairway_django.engine.outcome import mark, settle
 
 from .codec import decode, encode
 from .errors import AppendConditionFailed, EventTooLarge, InvalidAppend
-from .events import Event, check_event
+from .events import Event, check_event, utf8_size
 from .keyspace import (
     KEY_OVERHEAD,
     DcbKeyspace,
@@ -40,7 +59,7 @@ from .limits import (
     MAX_EVENTS_PER_APPEND,
 )
 from .plan import Planner
-from .position import Position
+from .position import POSITION_BYTES, Position
 from .query import AppendCondition
 from .reader import logged_record
 
@@ -48,10 +67,45 @@ from .reader import logged_record
 APPEND_ID_TTL_SECONDS = 300.0
 #: An append gives up (TransactionTimedOut) after retrying this long; well inside the TTL.
 APPEND_TIMEOUT_SECONDS = 60.0
+#: How long an append whose outcome is unknown looks for its id (see _definite_outcome).
+SETTLE_TIMEOUT_SECONDS = 10.0
 #: How often one process clears expired ids, inside one of its appends.
 PRUNE_INTERVAL_SECONDS = 5.0
+#: Most expired idempotency keys one append clears; a full batch makes the next append prune too.
+PRUNE_KEYS_BATCH = 256
+#: Longest idempotency key, in UTF-8 bytes.
+MAX_IDEMPOTENCY_KEY_BYTES = 200
 _ORDER = struct.Struct(">H")
 _MILLIS = struct.Struct(">Q")
+
+
+class Appended(NamedTuple):
+    """What ``append_once`` did: the position of the append's last event, and ``duplicate``:
+    True when an earlier append had recorded the key (this call wrote nothing)."""
+
+    position: Position
+    duplicate: bool
+
+
+class IdempotencyKey(NamedTuple):
+    """An idempotency key's entries: ``("k", key)`` holds the last position and the expiry,
+    ``("x", expiry, key)`` lets expired keys be found and cleared."""
+
+    key: bytes
+    expiry_key: bytes
+    expiry: bytes  # milliseconds since the epoch, 8 bytes big-endian
+
+    def recorded(self, tr: ReadTransaction) -> Position | None:
+        """The position recorded under this key, unless absent or expired (a conflicting read:
+        a concurrent append recording the same key makes one of the two retry)."""
+        value = tr.get(self.key)
+        if value is None or _recorded_expiry(value) <= _MILLIS.pack(time.time_ns() // 1_000_000):
+            return None
+        return Position(value[:POSITION_BYTES])
+
+    def record(self, tr: Transaction, last_order: int) -> None:
+        tr.set_versionstamped_value(self.key, versionstamped_position(last_order, self.expiry))
+        tr.set(self.expiry_key, b"")
 
 
 class _Prepared(NamedTuple):
@@ -70,7 +124,10 @@ class Appender:
         self._log_parts = operand_parts(keyspace.log)
         self._next_prune = 0.0
 
-    def append(self, events: Iterable[Event], condition: AppendCondition | None) -> Position:
+    def append(
+        self, events: Iterable[Event], condition: AppendCondition | None,
+        once: IdempotencyKey | None = None,
+    ) -> Appended:
         prepared = self._prepare(events)
         if condition is not None and not isinstance(condition, AppendCondition):
             raise InvalidAppend(
@@ -79,22 +136,54 @@ class Appender:
         marker = self._keyspace.marker(_new_append_id())
         attempts = 0
 
-        def attempt(tr: Transaction) -> Position | Future[bytes]:
+        def attempt(tr: Transaction) -> Appended | Future[bytes]:
             nonlocal attempts
             attempts += 1
+            mark(tr, marker)  # lets _definite_outcome fence off a commit of it still in flight
             if attempts > 1:  # the previous attempt's commit may have happened after all
                 done = tr.get(marker)
                 if done is not None:
-                    return Position(done)
+                    return Appended(Position(done), duplicate=False)
+            if once is not None:  # after our own id: our earlier commit is not a duplicate
+                recorded = once.recorded(tr)
+                if recorded is not None:
+                    return Appended(recorded, duplicate=True)
             if condition is not None:
                 self._check(tr, condition)
             self._write(tr, prepared, marker)
+            if once is not None:
+                once.record(tr, len(prepared) - 1)
             return tr.get_versionstamp()
 
-        outcome = self._database.transact(attempt, timeout=APPEND_TIMEOUT_SECONDS)
-        if isinstance(outcome, Position):
+        try:
+            outcome = self._database.transact(attempt, timeout=APPEND_TIMEOUT_SECONDS)
+        except FDBError as error:
+            if attempts > 1 or isinstance(error, (CommitUnknownResult, TransactionTimedOut)):
+                # An attempt's commit may have happened: find out, rather than report a failure.
+                position = _definite_outcome(self._database, marker, error)
+                return Appended(position, duplicate=False)
+            raise
+        if isinstance(outcome, Appended):
             return outcome
-        return Position(outcome.result() + _ORDER.pack(len(prepared) - 1))
+        return Appended(Position(outcome.result() + _ORDER.pack(len(prepared) - 1)), False)
+
+    def idempotency_key(self, key: str, ttl: float) -> IdempotencyKey:
+        """The entries of ``key``, expiring ``ttl`` seconds from now; InvalidAppend if malformed."""
+        if not isinstance(key, str) or not 1 <= utf8_size(key, "key", InvalidAppend) <= (
+            MAX_IDEMPOTENCY_KEY_BYTES
+        ):
+            raise InvalidAppend(
+                f"an idempotency key is 1 to {MAX_IDEMPOTENCY_KEY_BYTES} bytes of UTF-8 text, "
+                f"not {key!r:.60}"
+            )
+        if isinstance(ttl, bool) or not isinstance(ttl, (int, float)) or not 0 < ttl < 1e9:
+            raise InvalidAppend(f"ttl is a positive number of seconds, not {ttl!r}")
+        expiry_ms = int((time.time() + ttl) * 1000)
+        return IdempotencyKey(
+            self._keyspace.idempotency_key(key),
+            self._keyspace.key_expiry(expiry_ms, key),
+            _MILLIS.pack(expiry_ms),
+        )
 
     def _prepare(self, events: Iterable[Event]) -> list[_Prepared]:
         if isinstance(events, Event) or not isinstance(events, Iterable):
@@ -161,6 +250,60 @@ class Appender:
             self._next_prune = now + PRUNE_INTERVAL_SECONDS
             expired = _MILLIS.pack(int((now - APPEND_ID_TTL_SECONDS) * 1000)).hex()
             tr.clear_range(*self._keyspace.markers_before(expired))
+            self._prune_keys(tr, int(now * 1000))
+
+    def _prune_keys(self, tr: Transaction, now_ms: int) -> None:
+        """Clear idempotency keys that expired before ``now_ms``, a batch at a time. A key
+        recorded again since (its value holds a later expiry) keeps its new record."""
+        begin, end = self._keyspace.key_expiries_before(now_ms)
+        found = 0
+        for entry, _ in tr.snapshot.get_range(begin, end, limit=PRUNE_KEYS_BATCH):
+            found += 1
+            expiry_ms, key = keys.unpack(entry, len(self._keyspace.key_expiries))
+            assert isinstance(expiry_ms, int) and isinstance(key, str)
+            key_entry = self._keyspace.idempotency_key(key)
+            value = tr.get(key_entry)
+            if value is not None and _recorded_expiry(value) == _MILLIS.pack(expiry_ms):
+                tr.clear(key_entry)
+            tr.clear(entry)
+        if found == PRUNE_KEYS_BATCH:
+            self._next_prune = 0.0  # more may have expired: the next append continues
+
+
+def _recorded_expiry(value: bytes) -> bytes:
+    return value[POSITION_BYTES:]
+
+
+def _definite_outcome(database: Database, marker: bytes, error: FDBError) -> Position:
+    """The position of an append that failed with ``error``, if one of its commits happened
+    after all; if none did, an error that says so (and that none can any more).
+
+    ``error`` ends the retries of an append whose commits may have happened: after
+    commit_unknown_result, or a timeout (which can cancel a commit in flight). The append's id
+    is looked up, and fenced off, in a fresh transaction (see ``engine.outcome``). Only when
+    that lookup fails too is the outcome unknown: CommitUnknownResult.
+    """
+    try:
+        done = settle(database, marker, timeout=SETTLE_TIMEOUT_SECONDS)
+    except FDBError as lookup:
+        raise CommitUnknownResult(
+            f"the append failed ({error.name}: {error.message}), and whether it happened "
+            f"could not be found out ({lookup.name}: {lookup.message}); read the log before "
+            "appending it again"
+        ) from error
+    if done is not None:
+        return Position(done)
+    gone = "its id is not in the store and can no longer appear there: appending again is safe"
+    if isinstance(error, TransactionTimedOut):
+        raise TransactionTimedOut(
+            f"the append did not happen: it timed out ({error.message}); {gone}"
+        ) from error
+    if isinstance(error, CommitUnknownResult):
+        raise NotCommitted(
+            "the append did not happen: its commits ended with commit_unknown_result until "
+            f"its retries ran out; {gone}"
+        ) from error
+    raise error
 
 
 def _new_append_id() -> str:

@@ -9,6 +9,8 @@ share an engine without seeing each other. Below it, tuple-encoded like any FDB 
     ("t", type, (tag, ...), <position>)        by tag combination and type
     ("h",)                                     the last appended position (watched by readers)
     ("a", <append id>)                         recent appends' ids, for exactly-once retries
+    ("k", key)                                 idempotency keys: last position and expiry
+    ("x", expiry in ms, key)                   idempotency keys by expiry, for pruning
 
 A position is a tuple-encoded versionstamp (code 0x33 and 12 bytes) at the end of the key, so
 every index holds its events in position order and "after position p" is a key range.
@@ -64,6 +66,8 @@ class DcbKeyspace:
         self.log = root + keys.pack(("e",))
         self.head = root + keys.pack(("h",))
         self.appends = root + keys.pack(("a",))
+        self.idempotency_keys = root + keys.pack(("k",))
+        self.key_expiries = root + keys.pack(("x",))
         self._by_type = root + keys.pack(("y",))
         self._by_tags = root + keys.pack(("g",))
         self._by_type_and_tags = root + keys.pack(("t",))
@@ -101,6 +105,16 @@ class DcbKeyspace:
         """The range of append ids that sort before ``id_prefix`` (ids begin with their time)."""
         return self.appends, self.appends + keys.pack((id_prefix,))
 
+    def idempotency_key(self, key: str) -> bytes:
+        return self.idempotency_keys + keys.pack((key,))  # not _element: keys rarely repeat
+
+    def key_expiry(self, expiry_ms: int, key: str) -> bytes:
+        return self.key_expiries + keys.pack((expiry_ms, key))
+
+    def key_expiries_before(self, expiry_ms: int) -> tuple[bytes, bytes]:
+        """The range of expiry index entries for keys expiring before ``expiry_ms``."""
+        return self.key_expiries, self.key_expiries + keys.pack((expiry_ms,))
+
 
 class IndexOperands(NamedTuple):
     """The indexes an event of one type and tag set goes into, made once per such set."""
@@ -122,9 +136,10 @@ def operand_parts(prefix: bytes) -> tuple[bytes, bytes]:
     return prefix + _PLACEHOLDER, (len(prefix) + 1).to_bytes(4, "little")
 
 
-def versionstamped_position(order: int) -> bytes:
-    """The operand of ``set_versionstamped_value`` for a value that is a position."""
-    return _INCOMPLETE + order.to_bytes(2, "big") + bytes(4)
+def versionstamped_position(order: int, suffix: bytes = b"") -> bytes:
+    """The operand of ``set_versionstamped_value`` for a value that is a position, followed by
+    ``suffix``."""
+    return _INCOMPLETE + order.to_bytes(2, "big") + suffix + bytes(4)
 
 
 def at(prefix: bytes, raw: bytes) -> bytes:

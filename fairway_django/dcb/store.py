@@ -13,18 +13,21 @@ from typing import Self
 
 from fairway_django.engine import Database, RetryPolicy, Transaction, open_engine, parse_store_url
 
-from .append import Appender
+from .append import Appended, Appender
+from .codec import decode
 from .errors import InvalidQuery
 from .events import Event, SequencedEvent
-from .keyspace import DcbKeyspace
+from .keyspace import DcbKeyspace, at, position_of
 from .plan import Planner, Scan
-from .position import Position, check_after
+from .position import POSITION_BYTES, Position, check_after
 from .query import AppendCondition, Query
 from .reader import CHUNK_EVENTS, Chunk, read_chunk
 from .subscription import Subscription
 
 #: The namespace of a store URL without a ``namespace`` option.
 DEFAULT_NAMESPACE = "default"
+#: How long ``append_once`` remembers a key unless told otherwise: one day.
+DEFAULT_KEY_TTL_SECONDS = 86_400.0
 
 
 class DcbStore:
@@ -52,7 +55,44 @@ class DcbStore:
         With a condition, raise :class:`AppendConditionFailed` (and write nothing) when an event
         matching ``condition.fail_if_events_match`` exists after ``condition.after``.
         """
-        return self._appender.append(events, condition)
+        return self._appender.append(events, condition).position
+
+    def append_once(
+        self, events: Iterable[Event], key: str, condition: AppendCondition | None = None, *,
+        ttl: float = DEFAULT_KEY_TTL_SECONDS,
+    ) -> Appended:
+        """Append as :meth:`append` does, at most once per idempotency ``key``.
+
+        In the append's own transaction: if an append recorded ``key`` less than ``ttl``
+        seconds before, return its last position with ``duplicate=True``, write nothing and
+        skip the condition; otherwise check the condition, append, and record the key. A key is
+        1 to 200 bytes of UTF-8 text.
+        """
+        once = self._appender.idempotency_key(key, ttl)
+        return self._appender.append(events, condition, once)
+
+    def appended_under(self, key: str) -> Position | None:
+        """The last position of the append that recorded idempotency ``key`` (None when no
+        unexpired append did): lets a caller skip work an earlier attempt already did."""
+        once = self._appender.idempotency_key(key, DEFAULT_KEY_TTL_SECONDS)
+        return self.database.transact(lambda tr: once.recorded(tr.snapshot))
+
+    def read_append(self, last: Position) -> list[SequencedEvent]:
+        """The events of the append whose last event is at ``last``, in order (empty if none)."""
+        check_after(last)
+        if last is None:
+            raise InvalidQuery("read_append needs the Position of an append's last event")
+        version = last.raw[: POSITION_BYTES - 2]
+        begin = at(self.keyspace.log, version + bytes(2))
+        end = at(self.keyspace.log, last.raw) + b"\x00"
+
+        def read(tr: Transaction) -> list[SequencedEvent]:
+            return [
+                SequencedEvent(Position(position_of(key)), decode(record))
+                for key, record in tr.snapshot.get_range(begin, end)
+            ]
+
+        return self.database.transact(read)
 
     def read(
         self, query: Query | None = None, *, after: Position | None = None,

@@ -1,0 +1,64 @@
+"""Fairway's slice framework: typed events, commands that decide over a DCB log, live views.
+
+A slice is one class: a :class:`Command` that reads what its decision needs and returns new
+events, or a :class:`View` that folds events into state. Events are typed ``msgspec`` structs
+whose ``Tag`` fields become the tags DCB queries select on. Pure Python over
+``fairway_django.dcb``; the Django and DRF integration lives above it. See docs/slices.md.
+"""
+
+from __future__ import annotations
+
+from .codec import Recorded
+from .commands import Backoff, Command, CommandResult
+from .errors import (
+    ConsistencyConflict,
+    DuplicateRegistration,
+    EventDecodeError,
+    EventDefinitionError,
+    FairwayError,
+    InvalidEventData,
+    InvalidSelection,
+    NotCaughtUp,
+    NotFound,
+    Rejected,
+    SliceImportError,
+    UnknownEventType,
+)
+from .events import Event, Tag, upcaster
+from .query import EventQuery, select
+from .reader import Reader
+from .registry import Registry, registry
+from .runner import run_command
+from .views import View, ViewResult, compute_view, on
+
+__all__ = [
+    "Backoff",
+    "Command",
+    "CommandResult",
+    "ConsistencyConflict",
+    "DuplicateRegistration",
+    "Event",
+    "EventDecodeError",
+    "EventDefinitionError",
+    "EventQuery",
+    "FairwayError",
+    "InvalidEventData",
+    "InvalidSelection",
+    "NotCaughtUp",
+    "NotFound",
+    "Reader",
+    "Recorded",
+    "Registry",
+    "Rejected",
+    "SliceImportError",
+    "Tag",
+    "UnknownEventType",
+    "View",
+    "ViewResult",
+    "compute_view",
+    "on",
+    "registry",
+    "run_command",
+    "select",
+    "upcaster",
+]

@@ -1,0 +1,134 @@
+"""The registry of event classes and slices: what the process knows how to decode and serve.
+
+Discovery fills the default ``registry`` at start-up from every app's slices, as the admin's
+autodiscover fills its site. Names must be unique (an event_type, a slice name, a route), and a
+clash names both modules, so two slices written apart cannot silently shadow one another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from types import MappingProxyType, ModuleType
+from typing import Any
+
+from .commands import Command
+from .errors import DuplicateRegistration, UnknownEventType
+from .events import Event, spec_of
+from .views import View
+
+Registrable = type[Event] | type[Command] | type[View]
+
+
+class Registry:
+    """Event classes by event_type, commands and views by slice name."""
+
+    def __init__(self) -> None:
+        self._events: dict[str, type[Event]] = {}
+        self._commands: dict[str, type[Command]] = {}
+        self._views: dict[str, type[View]] = {}
+        self._modules: dict[Any, str] = {}  # each registered class -> the module it came from
+
+    @property
+    def events(self) -> Mapping[str, type[Event]]:
+        return MappingProxyType(self._events)
+
+    @property
+    def commands(self) -> Mapping[str, type[Command]]:
+        return MappingProxyType(self._commands)
+
+    @property
+    def views(self) -> Mapping[str, type[View]]:
+        return MappingProxyType(self._views)
+
+    def register(self, obj: Registrable, module: str | None = None) -> None:
+        """Register an event class, a command or a view (``module``: where it was found,
+        named in error messages; its ``__module__`` by default). Registering it again is a
+        no-op; another with the same name or route raises DuplicateRegistration."""
+        if not isinstance(obj, type):
+            raise TypeError(f"register() takes an Event, Command or View subclass, not {obj!r}")
+        module = module or obj.__module__
+        if issubclass(obj, Event) and obj is not Event:
+            event_type = spec_of(obj).event_type  # fails on a bad declaration
+            self._claim(self._events, event_type, obj, module, "event_type")
+        elif issubclass(obj, Command) and obj is not Command:
+            self._claim_slice(self._commands, obj, module)
+        elif issubclass(obj, View) and obj is not View:
+            self._claim_slice(self._views, obj, module)
+        else:
+            raise TypeError(
+                f"register() takes an Event, Command or View subclass, not {obj!r}"
+            )
+
+    def register_module(self, module: ModuleType) -> None:
+        """Register every Event, Command and View subclass defined in ``module``."""
+        for value in list(vars(module).values()):
+            if (
+                isinstance(value, type)
+                and value.__module__ == module.__name__
+                and issubclass(value, (Event, Command, View))
+            ):
+                self.register(value, module.__name__)
+
+    @contextmanager
+    def temporarily(self, *objs: Registrable) -> Iterator[Registry]:
+        """Register ``objs`` for the ``with`` block, then restore exactly the previous contents
+        (even when registering or the block fails)."""
+        saved = (dict(self._events), dict(self._commands), dict(self._views), dict(self._modules))
+        try:
+            for obj in objs:
+                self.register(obj)
+            yield self
+        finally:
+            self._events, self._commands, self._views, self._modules = saved
+
+    def event_class(self, name: str) -> type[Event]:
+        """The event class registered for event_type ``name``."""
+        try:
+            return self._events[name]
+        except KeyError:
+            raise UnknownEventType(
+                f"no event class is registered for event_type {name!r}; is its module among "
+                "the slices discovered (or registered)?"
+            ) from None
+
+    def slices(self) -> list[type[Command] | type[View]]:
+        """Every registered command and view, by slice name."""
+        found: list[type[Command] | type[View]] = [*self._commands.values(), *self._views.values()]
+        return sorted(found, key=lambda cls: cls.slice_name)
+
+    def _claim_slice(
+        self, table: dict[str, Any], cls: type[Command] | type[View], module: str
+    ) -> None:
+        other_kind = self._views if table is self._commands else self._commands
+        name = cls.slice_name
+        if name in other_kind:
+            raise self._duplicate("slice_name", name, other_kind[name], cls, module)
+        if cls.route is not None:
+            for known in table.values():
+                if known is not cls and known.route == cls.route:
+                    raise self._duplicate("route", cls.route, known, cls, module)
+        self._claim(table, name, cls, module, "slice_name")
+
+    def _claim(
+        self, table: dict[str, Any], name: str, cls: Any, module: str, what: str
+    ) -> None:
+        known = table.get(name)
+        if known is not None and known is not cls:
+            raise self._duplicate(what, name, known, cls, module)
+        table[name] = cls
+        self._modules[cls] = module
+
+    def _duplicate(
+        self, what: str, name: str, known: Any, cls: Any, module: str
+    ) -> DuplicateRegistration:
+        first = self._modules.get(known, known.__module__)
+        return DuplicateRegistration(
+            f"{cls.__qualname__} (module {module}) has the {what} {name!r} of "
+            f"{known.__qualname__} (module {first}), registered first; give one of them "
+            f"another {what}"
+        )
+
+
+#: The process's registry, filled by discovery at start-up.
+registry = Registry()
