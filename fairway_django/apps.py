@@ -13,8 +13,13 @@ class FairwayConfig(AppConfig):
     verbose_name = "Fairway"
 
     def ready(self) -> None:
-        # Imported here, not at module level: checks read settings, which must not happen
-        # while Django is still populating the app registry.
-        from .checks import check_settings
+        # Imported here, not at module level: checks and discovery read settings and import
+        # every app's slices, which must not happen while Django is still populating apps.
+        from .checks import check_settings, check_slices, check_urls
+        from .discovery import autodiscover
+        from .framework import registry
 
+        autodiscover(registry)
         checks.register(check_settings, "fairway")
+        checks.register(check_slices, "fairway")
+        checks.register(check_urls, "fairway", checks.Tags.urls)

@@ -26,6 +26,16 @@ DEFAULTS: Mapping[str, object] = {
     #   engine (development, tests, single machine); "fdb:///path/to/fdb.cluster" for
     #   FoundationDB, or "fdb://" for FoundationDB's default cluster file.
     "STORE_URL": None,
+    # Seconds an HTTP ``Idempotency-Key`` is remembered: a repeat within it replays the first
+    # response. A day covers a client's retries across a deploy or an outage.
+    "IDEMPOTENCY_KEY_TTL": 86_400,
+    # Seconds a request waits for a concurrent request with the same ``Idempotency-Key`` to
+    # finish before answering 409 ``idempotency_key_in_use``.
+    "IDEMPOTENCY_WAIT": 10,
+    # Seconds a view request waits for the store to reach its ``min_position`` before
+    # answering 412 ``not_caught_up`` (the client asked for a freshness
+    # the store could not give in time; it may retry after ``Retry-After``).
+    "MIN_POSITION_TIMEOUT": 5,
 }
 
 
@@ -77,6 +87,18 @@ class FairwaySettings:
             )
         return value
 
+    @property
+    def IDEMPOTENCY_KEY_TTL(self) -> float:
+        return self._seconds("IDEMPOTENCY_KEY_TTL")
+
+    @property
+    def IDEMPOTENCY_WAIT(self) -> float:
+        return self._seconds("IDEMPOTENCY_WAIT")
+
+    @property
+    def MIN_POSITION_TIMEOUT(self) -> float:
+        return self._seconds("MIN_POSITION_TIMEOUT")
+
     def reload(self) -> None:
         self._user = None
 
@@ -84,6 +106,15 @@ class FairwaySettings:
         if self._user is None:
             self._user = read_user_settings()
         return self._user.get(name, DEFAULTS[name])
+
+    def _seconds(self, name: str) -> float:
+        value = self._value(name)
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ImproperlyConfigured(
+                f"settings.{SETTING_NAME}[{name!r}] must be a positive number of seconds, "
+                f"not {value!r}"
+            )
+        return float(value)
 
 
 fairway_settings = FairwaySettings()

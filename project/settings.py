@@ -41,7 +41,9 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "fairway_django",
     "slices",
 ]
@@ -64,7 +66,7 @@ ASGI_APPLICATION = "project.asgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [],
+        "DIRS": [BASE_DIR / "project" / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -84,6 +86,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 FAIRWAY = {
     "STORE_URL": env.str("FAIRWAY_STORE_URL", default=f"embedded://{VAR_DIR / 'store'}"),
 }
+# Fairway's other settings keep their defaults (fairway_django.conf.DEFAULTS) unless the
+# environment sets them.
+for _name in ("IDEMPOTENCY_KEY_TTL", "IDEMPOTENCY_WAIT", "MIN_POSITION_TIMEOUT"):
+    if f"FAIRWAY_{_name}" in env:
+        FAIRWAY[_name] = env.float(f"FAIRWAY_{_name}")
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -104,6 +111,12 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # Tokens for API clients (``Authorization: Token <key>``; the first class answers 401 with a
+    # WWW-Authenticate header), sessions for the browsable API and Swagger UI after an admin login.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
 }
 
 SPECTACULAR_SETTINGS = {
@@ -111,6 +124,14 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "The example domain's commands and views, built as Fairway slices.",
     "VERSION": fairway_django.__version__,
     "SERVE_INCLUDE_SCHEMA": False,
+    # Separate request and response components, so that a request's required text fields
+    # are published with minLength 1 (DRF refuses blank ones) and clients are not misled.
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI and Redoc from drf-spectacular-sidecar's static files: the docs work offline
+    # and load nothing from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
 }
 
 # One console handler on the root logger, so Fairway's processes (web, projectors, workers)

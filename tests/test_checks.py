@@ -1,14 +1,19 @@
-"""System checks ``fairway.E001`` and ``fairway.E002``, run the way Django runs them."""
+"""Fairway's system checks, run the way Django runs them."""
 
 from __future__ import annotations
 
 from io import StringIO
 from pathlib import Path
+from typing import Annotated, Any
 
 import pytest
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
 from django.test import override_settings
+from rest_framework import serializers
+
+from fairway_django.framework import Command, Event, Reader, Tag, View, on, registry, select
+from fairway_django.rest.routes import urlconf
 
 
 def run_check() -> str:
@@ -102,3 +107,153 @@ def test_checks_never_open_the_store(tmp_path: Path) -> None:
     with override_settings(FAIRWAY={"STORE_URL": f"embedded://{store}"}):
         assert "no issues" in run_check()
     assert not store.exists()
+
+
+@pytest.mark.parametrize("value", [0, -1, "10", True])
+def test_e001_when_a_duration_is_not_a_positive_number(value: object) -> None:
+    with override_settings(FAIRWAY={"STORE_URL": "fdb://", "IDEMPOTENCY_WAIT": value}):
+        report = run_check()
+    assert (
+        "(fairway.E001) settings.FAIRWAY['IDEMPOTENCY_WAIT'] must be a positive number of "
+        f"seconds, not {value!r}"
+    ) in report
+
+
+def test_a_store_url_may_name_a_namespace() -> None:
+    with override_settings(FAIRWAY={"STORE_URL": "embedded:///srv/store?namespace=courses"}):
+        assert "no issues" in run_check()
+    with override_settings(FAIRWAY={"STORE_URL": "embedded:///srv/store?namespace=a b"}):
+        assert "namespace 'a b' must be 1 to 64 letters" in run_check()
+
+
+# --- slices -----------------------------------------------------------------------------------
+
+
+class ThingMade(Event):
+    thing_id: Annotated[str, Tag]
+    size: int
+
+
+class ThingPainted(Event):
+    thing_id: Annotated[str, Tag]
+    colour: Annotated[str, Tag]
+
+
+class Things(View):
+    """Not routed: W001 stays out of the E003 tests."""
+
+    @on(ThingMade)
+    def made(self, state: Any, event: ThingMade) -> Any:
+        return state
+
+
+class MakeThing(Command):
+    def decide(self, read: Reader, thing_id: str) -> ThingMade:
+        if read.exists(ThingMade, thing_id=thing_id):
+            return ThingMade(thing_id=f"{thing_id}-2", size=1)
+        return ThingMade(thing_id=thing_id, size=1)
+
+
+class Inputs(serializers.Serializer):
+    thing_id = serializers.CharField()
+
+
+class MakeThingUnserved(Command):
+    Input = Inputs
+
+    def decide(self, read: Reader, thing_id: str) -> None:
+        return None
+
+
+class MakeThingServed(MakeThingUnserved):
+    route = "things"
+
+
+class ThingByColour(View):
+    route = "things/<str:thing_id>/<str:colour>"
+
+    @on(ThingMade)
+    def made(self, state: Any, event: ThingMade) -> Any:
+        return state
+
+    @on(ThingPainted)
+    def painted(self, state: Any, event: ThingPainted) -> Any:
+        return state
+
+
+class PaintedThing(View):
+    route = "painted/<str:colour>"
+
+    @on(ThingPainted)
+    def painted(self, state: Any, event: ThingPainted) -> Any:
+        return state
+
+
+@pytest.mark.parametrize("slice_class", [Things, MakeThing])
+def test_e003_a_slice_uses_an_event_class_that_is_not_registered(slice_class: type) -> None:
+    with registry.temporarily(slice_class):
+        report = run_check()
+    assert (
+        f"(fairway.E003) tests.test_checks.{slice_class.__name__} uses the event class "
+        "tests.test_checks.ThingMade, which is not registered"
+    ) in report
+
+
+@pytest.mark.parametrize("slice_class", [Things, MakeThing])
+def test_e003_not_when_the_event_class_is_registered(slice_class: type) -> None:
+    with registry.temporarily(slice_class, ThingMade):
+        assert "no issues" in run_check()
+
+
+def test_e004_a_command_with_input_but_no_route() -> None:
+    with registry.temporarily(MakeThingUnserved):
+        report = run_check()
+    assert (
+        "(fairway.E004) tests.test_checks.MakeThingUnserved has an Input serializer but no "
+        "route, so it can never be served over HTTP"
+    ) in report
+
+
+def test_e004_not_for_a_routed_command_or_one_without_input() -> None:
+    with registry.temporarily(MakeThingServed, MakeThing, ThingMade):
+        with override_settings(ROOT_URLCONF=urlconf(registry)):
+            assert "no issues" in run_check()
+
+
+def test_e005_a_route_parameter_that_is_not_a_tag_of_every_handled_class() -> None:
+    with registry.temporarily(ThingByColour, ThingMade, ThingPainted):
+        with override_settings(ROOT_URLCONF=urlconf(registry)):
+            report = run_check()
+    assert (
+        "(fairway.E005) tests.test_checks.ThingByColour's route "
+        "'things/<str:thing_id>/<str:colour>' has parameters its default query cannot select by"
+    ) in report
+    assert "colour" in report.split("fairway.E005")[1]
+
+
+def test_e005_not_when_every_parameter_is_a_tag_or_the_view_has_its_own_query() -> None:
+    class ThingByColourQueried(ThingByColour):
+        route = "queried/<str:thing_id>/<str:colour>"
+
+        def query(self, **params: Any) -> Any:
+            return select(ThingPainted, **params)
+
+    with registry.temporarily(PaintedThing, ThingByColourQueried, ThingMade, ThingPainted):
+        with override_settings(ROOT_URLCONF=urlconf(registry)):
+            assert "no issues" in run_check()
+
+
+def test_w001_routed_slices_that_the_urlconf_does_not_serve() -> None:
+    with registry.temporarily(PaintedThing, ThingPainted):
+        report = run_check()
+    assert (
+        "(fairway.W001) 1 slice(s) have a route but no URL: painted_thing; "
+        "settings.ROOT_URLCONF ('project.urls') does not include fairway_django.urls"
+    ) in report
+    assert 'HINT: Add path("api/", include("fairway_django.urls"))' in report
+
+
+def test_w001_not_when_the_urlconf_serves_them() -> None:
+    with registry.temporarily(PaintedThing, ThingPainted):
+        with override_settings(ROOT_URLCONF=urlconf(registry)):
+            assert "no issues" in run_check()

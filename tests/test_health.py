@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from django.test import override_settings
@@ -52,6 +53,17 @@ def test_a_misconfigured_store_answers_503_with_a_code() -> None:
         "code": "store_misconfigured",
         "detail": "durability='fast' is not one of full, normal, none",
     }
+
+
+def test_a_missing_fdb_cluster_file_answers_503_at_once_naming_it(tmp_path: Path) -> None:
+    cluster_file = tmp_path / "fdb.cluster"
+    with override_settings(FAIRWAY={"STORE_URL": f"fdb://{cluster_file}"}):
+        started = time.monotonic()
+        response = APIClient().get(URL)
+    assert response.status_code == 503
+    assert response.json()["code"] == "store_misconfigured"
+    assert str(cluster_file) in response.json()["detail"]
+    assert time.monotonic() - started < 2  # not the client's wait for a cluster
 
 
 def test_the_endpoint_is_in_the_openapi_schema() -> None:
