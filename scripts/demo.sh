@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Run the example project on this machine, with the embedded event store in var/store:
-# creates .venv (Python 3.11) on first run, migrates Django's tables, serves http://127.0.0.1:8000/
+# creates .venv (Python 3.11) on first run, migrates Django's tables, creates the API user
+# `demo` with a token, serves http://127.0.0.1:8000/
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/_venv.sh
@@ -14,14 +15,37 @@ ensure_venv "$python" .venv
 mkdir -p var
 export DJANGO_DEBUG=${DJANGO_DEBUG:-true}
 export FAIRWAY_STORE_URL=${FAIRWAY_STORE_URL:-embedded://$PWD/var/store}
+DEMO_PASSWORD=fairway-demo
 
 .venv/bin/python manage.py migrate --noinput
+# The demo user is created once; later runs find it and print its token again.
+token=$(.venv/bin/python manage.py shell --no-imports -c "
+from django.contrib.auth import get_user_model
+from rest_framework.authtoken.models import Token
+user, created = get_user_model().objects.get_or_create(username='demo')
+if created:
+    user.set_password('$DEMO_PASSWORD')
+    user.save()
+print(Token.objects.get_or_create(user=user)[0].key)
+")
+api=http://127.0.0.1:8000/api
 cat <<INFO
 
 Fairway demo, events stored at $FAIRWAY_STORE_URL
-  Store:     http://127.0.0.1:8000/api/fairway/health/  (a round trip to the store)
-  API docs:  http://127.0.0.1:8000/api/docs/
+  Store:     $api/fairway/health/  (a round trip to the store)
+  API docs:  $api/docs/  (Authorize with: Token $token)
   Admin:     http://127.0.0.1:8000/admin/  (create a user: .venv/bin/python manage.py createsuperuser)
+  API user:  demo, password $DEMO_PASSWORD, token $token
+
+Try it (docs/example.md walks through more):
+  export TOKEN=$token
+  curl -s -X POST $api/courses -H "Authorization: Token \$TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"course_id": "algebra", "title": "Algebra", "capacity": 2}'
+  curl -s -X POST $api/students -H "Authorization: Token \$TOKEN" -H 'Content-Type: application/json' \\
+       -d '{"student_id": "ada", "username": "ada", "name": "Ada Lovelace"}'
+  curl -s -X POST $api/courses/algebra/subscriptions -H "Authorization: Token \$TOKEN" \\
+       -H 'Content-Type: application/json' -d '{"student_id": "ada"}'
+  curl -s $api/courses/algebra -H "Authorization: Token \$TOKEN"
 
 INFO
 exec .venv/bin/python manage.py runserver 127.0.0.1:8000

@@ -29,7 +29,7 @@ if ! python=$(find_python 3.11); then
     exit 1
 fi
 ensure_venv "$python" .venv
-step "mypy fairway_django (Python 3.11, Django 5.2)" .venv/bin/python -m mypy fairway_django
+step "mypy fairway_django slices (Python 3.11, Django 5.2)" .venv/bin/python -m mypy fairway_django slices
 step "pytest (Python 3.11, Django 5.2)" .venv/bin/python -m pytest "$@"
 
 newer=""
