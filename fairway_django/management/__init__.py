@@ -1,0 +1,1 @@
+"""Fairway's ``manage.py`` commands (Django finds them in ``management/commands``)."""
