@@ -274,16 +274,29 @@ class FDBDatabase(Database):
         return cls(url.path or None, url=str(url), retry=retry, connect_timeout=connect_timeout)
 
     def create_transaction(self, *, timeout: float | None = None) -> FDBTransaction:
+        raw, client = self._raw_transaction(timeout)
+        return FDBTransaction(raw, client)
+
+    def _raw_transaction(
+        self, timeout: float | None, retry_limit: int | None = None,
+        max_backoff: float = _FDB_MAX_BACKOFF,
+    ) -> tuple[Any, FDBClient]:
+        """A bindings transaction with a timeout, retry limit and backoff cap as its options
+        (FDB keeps them across ``on_error``), and the client that made it."""
         milliseconds = None if timeout is None else timeout_milliseconds(timeout)
         handle = self._open()
         client = handle.client
         try:
-            tr = handle.database.create_transaction()
+            raw = handle.database.create_transaction()
             if milliseconds is not None:
-                tr.options.set_timeout(milliseconds)
+                raw.options.set_timeout(milliseconds)
+            if retry_limit is not None:
+                raw.options.set_retry_limit(retry_limit)
+            if max_backoff != _FDB_MAX_BACKOFF:
+                raw.options.set_max_retry_delay(_milliseconds_at_most(max_backoff))
         except client.error_type as error:
             raise client.translate(error) from error
-        return FDBTransaction(tr, client)
+        return raw, client
 
     def transact(
         self,
@@ -299,19 +312,7 @@ class FDBDatabase(Database):
         keeps across ``on_error``.
         """
         limit = self.retry.retry_limit if retry_limit is None else retry_limit
-        milliseconds = None if timeout is None else timeout_milliseconds(timeout)
-        handle = self._open()
-        client = handle.client
-        try:
-            raw = handle.database.create_transaction()
-            if milliseconds is not None:
-                raw.options.set_timeout(milliseconds)
-            if limit is not None:
-                raw.options.set_retry_limit(limit)
-            if self.retry.max_backoff != _FDB_MAX_BACKOFF:
-                raw.options.set_max_retry_delay(_milliseconds_at_most(self.retry.max_backoff))
-        except client.error_type as error:
-            raise client.translate(error) from error
+        raw, client = self._raw_transaction(timeout, limit, self.retry.max_backoff)
         while True:
             tr = FDBTransaction(raw, client)
             try:
