@@ -1,8 +1,8 @@
 """Slice discovery: import every installed app's slices and register what they define.
 
 As ``django.contrib.admin.autodiscover`` does for ``admin.py``: an app's slices live in its
-``slices`` module or package (or, for an app whose own name ends in ``slices``, the app package
-itself), so adding a slice is adding a module, with no list to keep up to date. Packages are
+``slices`` module or package (or, for an app whose own package is named ``slices``, the app
+package itself), so adding a slice is adding a module, with no list to keep up to date. Packages are
 walked recursively; test modules (``test_*``, ``*_test``, ``tests``, ``conftest``) and
 ``migrations`` are skipped, so tests can live beside the slices they test.
 

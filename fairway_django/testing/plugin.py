@@ -1,9 +1,10 @@
 """The pytest side of ``fairway_django.testing``: its ini option, fixtures and parametrization.
 
 Every test gets a store of its own in its ``tmp_path``, which pytest (and pytest-xdist, per
-worker) already keeps apart, so tests never see each other's events and need no cleanup. With ``fairway_faults`` set, tests using ``fairway`` also run on an engine
-that fails that share of its commits the way FoundationDB can (``not_committed``,
-``commit_unknown_result``, ...): a slice must behave the same either way.
+worker) already keeps apart, so tests never see each other's events and need no cleanup. With
+``fairway_faults`` set, tests using ``fairway`` also run on an engine that fails that share of
+its commits the way FoundationDB can (``not_committed``, ``commit_unknown_result``, ...): a
+slice must behave the same either way.
 """
 
 from __future__ import annotations
