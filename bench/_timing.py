@@ -22,6 +22,7 @@ from multiprocessing.process import BaseProcess
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
 from pathlib import Path
+from types import FrameType
 from typing import TypeVar
 
 import lmdb
@@ -320,3 +321,9 @@ def fairness_summary(label: str, results: Sequence[WaitStats]) -> str:
         f"{label:<34} total {total / seconds:9,.0f} commits/s  fewest/most per process "
         f"{fewest:,}/{most:,} ({fewest / most if most else 0:.2f})  worst wait {worst:.2f} ms"
     )
+
+
+def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    """SIGTERM unwinds like Ctrl-C does, so the servers a benchmark started and its scratch
+    directory are cleaned up by the same ``finally`` blocks."""
+    raise SystemExit(128 + signum)

@@ -34,7 +34,6 @@ import traceback
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, ExitStack
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 if __package__ in (None, ""):
@@ -44,7 +43,7 @@ from bench import _dcb_report as report
 from bench._dcb_api import DcbClient, StoreSpec
 from bench._dcb_memory import DURABILITY as MEMORY_DURABILITY
 from bench._dcb_workloads import QUICK, WORKLOADS, Sizes, Step
-from bench._timing import REPO_ROOT, machine, scratch_dir, versions
+from bench._timing import REPO_ROOT, exit_on_sigterm, machine, scratch_dir, versions
 
 GROUPS = ("A", "B", "C", "D", "M")
 #: This run's figures that the growth figures (G) are set beside.
@@ -228,10 +227,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.sizes = sizes
     return args
 
-
-def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM unwinds like Ctrl-C does, so every UmaDB server and scratch dir is cleaned up."""
-    raise SystemExit(128 + signum)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -45,14 +45,13 @@ import subprocess
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
-from types import FrameType
 from typing import Any
 
 from bench import _http_postgres as postgres
 from bench._http_load import Load, Outcome, drive
 from bench._http_server import THREADS, WORKERS, free_port, gunicorn
 from bench._http_world import World
-from bench._timing import REPO_ROOT, machine, scratch_dir
+from bench._timing import REPO_ROOT, exit_on_sigterm, machine, scratch_dir
 
 VARIANTS = ("fairway-full", "fairway-normal", "orm-postgresql", "orm-sqlite")
 PEER = "orm-postgresql"
@@ -354,10 +353,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         parser.error(f"unknown worker class {', '.join(unknown)}; use sync or gthread")
     return args
 
-
-def exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
-    """SIGTERM unwinds like Ctrl-C does, so gunicorn, PostgreSQL and the scratch dir go too."""
-    raise SystemExit(128 + signum)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
