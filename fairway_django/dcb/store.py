@@ -6,7 +6,7 @@ namespace sees the same log, and the engine's transactions are what make appends
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from functools import partial
 from types import TracebackType
 from typing import Self
@@ -97,22 +97,33 @@ class DcbStore:
     def read(
         self, query: Query | None = None, *, after: Position | None = None,
         limit: int | None = None, backwards: bool = False,
+        transaction: Transaction | None = None,
     ) -> Iterator[SequencedEvent]:
         """Stream the events matching ``query`` in position order (descending if ``backwards``).
 
         ``after`` is exclusive (backwards: the events before it); ``limit`` caps the count.
         Events are fetched in chunks, each in its own transaction, so memory stays flat and a
-        long read never outlives the engine's transaction window.
+        long read never outlives the engine's transaction window. With ``transaction``, every
+        chunk is read in that one instead (snapshot reads, adding no conflicts), so that several
+        reads and :meth:`head` see the log as it was at one moment, with one round trip to
+        start them; its five-second window then bounds them all.
         """
         scans = self._scans(query)
         check_after(after)
         if limit is not None and (type(limit) is not int or limit < 0):
             raise InvalidQuery(f"limit must be a whole number or None, not {limit!r}")
-        return self._stream(scans, None if after is None else after.raw, limit, backwards)
+        run: Callable[[Callable[[Transaction], Chunk]], Chunk] = (
+            self.database.transact if transaction is None else lambda fn: fn(transaction)
+        )
+        return self._stream(scans, None if after is None else after.raw, limit, backwards, run)
 
-    def head(self) -> Position | None:
-        """The position of the last event appended, or None while the log is empty."""
-        raw = self.database.transact(lambda tr: tr.get(self.keyspace.head))
+    def head(self, *, transaction: Transaction | None = None) -> Position | None:
+        """The position of the last event appended, or None while the log is empty (as
+        ``transaction`` sees it, when given)."""
+        def get(tr: Transaction) -> bytes | None:
+            return tr.snapshot.get(self.keyspace.head)
+
+        raw = self.database.transact(get) if transaction is None else get(transaction)
         return None if raw is None else Position(raw)
 
     def subscribe(
@@ -147,12 +158,13 @@ class DcbStore:
         return self._planner.scans(query)
 
     def _stream(
-        self, scans: tuple[Scan, ...], after: bytes | None, limit: int | None, backwards: bool
+        self, scans: tuple[Scan, ...], after: bytes | None, limit: int | None, backwards: bool,
+        run: Callable[[Callable[[Transaction], Chunk]], Chunk],
     ) -> Iterator[SequencedEvent]:
         remaining = limit
         while remaining is None or remaining > 0:
             count = CHUNK_EVENTS if remaining is None else min(CHUNK_EVENTS, remaining)
-            chunk: Chunk = self.database.transact(
+            chunk = run(
                 partial(self._chunk, scans=scans, after=after, count=count, backwards=backwards)
             )
             yield from chunk.events

@@ -1,28 +1,24 @@
-"""The tracking reader a command decides with: typed reads at one consistent cut.
+"""The tracking reader a command decides with: typed reads of one snapshot of the log.
 
-On its first read the reader takes the store's head H once; every read then returns only events
-at positions up to H, so all of a decision's reads see the log as it was at one moment. Each
-read's query is remembered, and ``condition()`` is "no event matching any of them after H": the
-append fails if anything the decision read, or would have read, changed since.
+On its first read the reader starts one engine transaction and reads the store's head H in
+it; every read then runs in that transaction, so all of a decision's reads see the log as it
+was at one moment (and cost one round trip to start, not one each). Each read's query is
+remembered, and ``condition()`` is "no event matching any of them after H": the append fails if
+anything the decision read, or would have read, changed since.
 
 Using the highest position each read *saw* instead would be unsafe: an event matching the first
 query may commit between two reads, at a position below one the second read returns.
+The transaction is only ever read from and is cancelled by ``close()``; the engine's
+five-second window bounds a decision's reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any, TypeVar, cast, overload
+from typing import Any, TypeVar, overload
 
-from fairway_django.dcb import (
-    AppendCondition,
-    DcbStore,
-    InvalidPosition,
-    Position,
-    Query,
-    QueryItem,
-    SequencedEvent,
-)
+from fairway_django.dcb import AppendCondition, DcbStore, Position, Query, QueryItem, SequencedEvent
+from fairway_django.engine import Transaction
 
 from .codec import Recorded, decode
 from .events import Event
@@ -32,15 +28,13 @@ E1 = TypeVar("E1", bound=Event)
 E2 = TypeVar("E2", bound=Event)
 E3 = TypeVar("E3", bound=Event)
 
-_UNREAD = object()
-
 
 class Reader:
     """``read(*classes, **tags)`` and friends, all at one cut; see the module docstring."""
 
     def __init__(self, store: DcbStore) -> None:
         self.store = store
-        self._head: Position | None | object = _UNREAD
+        self._snapshot: tuple[Transaction, Position | None] | None = None
         self._items: dict[QueryItem, None] = {}  # every item read, in order, without repeats
 
     # The overloads type a read of two or three classes as their union, not their common base.
@@ -81,27 +75,24 @@ class Reader:
     def last(self, /, *classes: type[Event], **tags: str | int) -> Any:
         """The newest matching event, or None: one backward read of one event."""
         q = self._track(select(*classes, **tags))
-        head = self.head
-        if head is None:
-            return None
-        for sequenced in self.store.read(q.dcb, after=_just_above(head), limit=1, backwards=True):
+        for sequenced in self._read(q, limit=1, backwards=True):
             return decode(sequenced, q.classes).event
         return None
 
     def exists(self, *classes: type[Event], **tags: str | int) -> bool:
         """Whether any matching event exists: one read of one event."""
         q = self._track(select(*classes, **tags))
-        head = self.head
-        if head is None:
-            return False
-        return any(s.position <= head for s in self.store.read(q.dcb, limit=1))
+        return any(True for _ in self._read(q, limit=1))
 
     @property
     def head(self) -> Position | None:
         """The cut: the store's head when this reader first read (None: the log was empty)."""
-        if self._head is _UNREAD:
-            self._head = self.store.head()
-        return cast(Position | None, self._head)
+        return self._transaction()[1]
+
+    def close(self) -> None:
+        """Let the engine go of the snapshot (the reader cannot read after this)."""
+        if self._snapshot is not None:
+            self._snapshot[0].cancel()
 
     def condition(self) -> AppendCondition | None:
         """No event matching what was read may exist after the cut; None if nothing was read."""
@@ -115,18 +106,14 @@ class Reader:
 
     def _forward(self, q: EventQuery) -> Iterator[SequencedEvent]:
         self._track(q)
-        head = self.head
-        if head is None:
-            return
-        for sequenced in self.store.read(q.dcb):
-            if sequenced.position > head:
-                return
-            yield sequenced
+        return self._read(q)
 
+    def _read(self, q: EventQuery, **options: Any) -> Iterator[SequencedEvent]:
+        return self.store.read(q.dcb, transaction=self._transaction()[0], **options)
 
-def _just_above(head: Position) -> Position | None:
-    """The position right after ``head`` (reading backwards from it includes ``head``)."""
-    try:
-        return Position((int.from_bytes(head.raw) + 1).to_bytes(len(head.raw)))
-    except (OverflowError, InvalidPosition):
-        return None
+    def _transaction(self) -> tuple[Transaction, Position | None]:
+        """The snapshot every read shares, and the head it shows: started on first use."""
+        if self._snapshot is None:
+            tr = self.store.database.create_transaction()
+            self._snapshot = (tr, self.store.head(transaction=tr))
+        return self._snapshot

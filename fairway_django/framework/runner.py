@@ -78,6 +78,8 @@ class _Run:
             if self.key is not None and (replay := self.replay()) is not None:
                 return replay
             raise
+        finally:
+            read.close()
         if not decided:
             return CommandResult([], None, duplicate=False, attempts=attempt)
         occurred_at = datetime.now(UTC)
