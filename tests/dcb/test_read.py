@@ -245,3 +245,27 @@ def test_filtered_reads_resume_when_a_chunk_examines_many_non_matching_entries(
     ):
         got = list(store.read(query, after=after, limit=limit, backwards=backwards))
         assert got == expected_read(log, query, after=after, limit=limit, backwards=backwards)
+
+
+def test_reads_in_one_transaction_see_the_log_at_one_moment(store: DcbStore) -> None:
+    store.append([Event("A", b"1", ["x"])])
+    tr = store.database.create_transaction()
+    try:
+        head = store.head(transaction=tr)
+        store.append([Event("A", b"2", ["x"])])  # committed after the transaction's snapshot
+
+        assert [e.event.data for e in store.read(Query.all(), transaction=tr)] == [b"1"]
+        assert [e.event.data for e in store.read(transaction=tr, backwards=True)] == [b"1"]
+        assert store.head(transaction=tr) == head
+        assert [e.event.data for e in store.read(Query.all())] == [b"1", b"2"]
+        assert store.head() != head
+    finally:
+        tr.cancel()
+
+
+def test_a_read_in_one_transaction_crosses_chunks(big_log: BigLog) -> None:
+    tr = big_log.store.database.create_transaction()
+    try:
+        assert list(big_log.store.read(transaction=tr)) == big_log.events
+    finally:
+        tr.cancel()
