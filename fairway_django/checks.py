@@ -32,6 +32,7 @@ from .dcb.keyspace import DcbKeyspace
 from .engine import open_engine, parse_store_url
 from .engine.errors import EngineConfigurationError
 from .framework import Command, Event, InvalidSelection, Registry, View, registry, select
+from .framework.registry import Slice
 from .rest.routes import NAMESPACE
 from .rest.schema import ROUTE_PARAMETER
 
@@ -136,9 +137,10 @@ def _check_store_url(url: object) -> list[CheckMessage]:
     return [Error(problem, hint=hint or None, id="fairway.E002")]
 
 
-def _events_used(slice_class: type[Command] | type[View]) -> list[type[Event]]:
-    """A view's handled classes; the event classes a command's ``decide`` refers to by name."""
-    if issubclass(slice_class, View):
+def _events_used(slice_class: Slice) -> list[type[Event]]:
+    """A view's or projection's handled classes; the event classes a command's ``decide``
+    refers to by name."""
+    if not issubclass(slice_class, Command):
         return list(slice_class.handled_events())
     decide = slice_class.decide
     names = {name for code in _code_objects(decide.__code__) for name in code.co_names}

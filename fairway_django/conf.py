@@ -36,6 +36,10 @@ DEFAULTS: Mapping[str, object] = {
     # answering 412 ``not_caught_up`` (the client asked for a freshness
     # the store could not give in time; it may retry after ``Retry-After``).
     "MIN_POSITION_TIMEOUT": 5,
+    # Seconds a runner's lease on a projection or an automation's watcher lasts without being
+    # renewed. Runners renew it three times per period; when one dies, another process takes
+    # its work over within about this long. Shorter is faster takeover and more renewals.
+    "LEASE_SECONDS": 5,
 }
 
 
@@ -98,6 +102,10 @@ class FairwaySettings:
     @property
     def MIN_POSITION_TIMEOUT(self) -> float:
         return self._seconds("MIN_POSITION_TIMEOUT")
+
+    @property
+    def LEASE_SECONDS(self) -> float:
+        return self._seconds("LEASE_SECONDS")
 
     def reload(self) -> None:
         self._user = None

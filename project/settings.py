@@ -88,7 +88,7 @@ FAIRWAY = {
 }
 # Fairway's other settings keep their defaults (fairway_django.conf.DEFAULTS) unless the
 # environment sets them.
-for _name in ("IDEMPOTENCY_KEY_TTL", "IDEMPOTENCY_WAIT", "MIN_POSITION_TIMEOUT"):
+for _name in ("IDEMPOTENCY_KEY_TTL", "IDEMPOTENCY_WAIT", "MIN_POSITION_TIMEOUT", "LEASE_SECONDS"):
     if f"FAIRWAY_{_name}" in env:
         FAIRWAY[_name] = env.float(f"FAIRWAY_{_name}")
 

@@ -29,7 +29,8 @@ from .query import EventQuery, select
 from .reader import Reader
 from .registry import Registry, registry
 from .runner import run_command
-from .views import View, ViewResult, compute_view, on
+from .handlers import on
+from .views import View, ViewResult, compute_view
 
 __all__ = [
     "Backoff",

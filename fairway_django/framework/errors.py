@@ -76,6 +76,13 @@ class NotCaughtUp(FairwayError):
     code = "not_caught_up"
 
 
+class InvalidDocument(FairwayError, ValueError):
+    """A projection's handler stored something its read model cannot hold (a key too long, a
+    lookup value of the wrong type, a document that is not JSON or too big)."""
+
+    code = "invalid_document"
+
+
 class DuplicateRegistration(FairwayError):
     """Two event classes with one event_type, two slices with one name, or two with one route."""
 

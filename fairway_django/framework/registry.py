@@ -15,18 +15,23 @@ from typing import Any
 from .commands import Command
 from .errors import DuplicateRegistration, UnknownEventType
 from .events import Event, spec_of
+from .projections import Projection
 from .views import View
 
-Registrable = type[Event] | type[Command] | type[View]
+Slice = type[Command] | type[View] | type[Projection]
+Registrable = type[Event] | Slice
+_SLICE_BASES: tuple[type, ...] = (Command, View, Projection)
 
 
 class Registry:
-    """Event classes by event_type, commands and views by slice name."""
+    """Event classes by event_type; commands, views and projections by slice name (unique
+    across all three)."""
 
     def __init__(self) -> None:
         self._events: dict[str, type[Event]] = {}
         self._commands: dict[str, type[Command]] = {}
         self._views: dict[str, type[View]] = {}
+        self._projections: dict[str, type[Projection]] = {}
         self._modules: dict[Any, str] = {}  # each registered class -> the module it came from
 
     @property
@@ -41,12 +46,16 @@ class Registry:
     def views(self) -> Mapping[str, type[View]]:
         return MappingProxyType(self._views)
 
+    @property
+    def projections(self) -> Mapping[str, type[Projection]]:
+        return MappingProxyType(self._projections)
+
     def register(self, obj: Registrable, module: str | None = None) -> None:
-        """Register an event class, a command or a view (``module``: where it was found,
+        """Register an event class or a slice (``module``: where it was found,
         named in error messages; its ``__module__`` by default). Registering it again is a
         no-op; another with the same name or route raises DuplicateRegistration."""
         if not isinstance(obj, type):
-            raise TypeError(f"register() takes an Event, Command or View subclass, not {obj!r}")
+            raise TypeError(f"register() takes an Event or slice subclass, not {obj!r}")
         module = module or obj.__module__
         if issubclass(obj, Event) and obj is not Event:
             event_type = spec_of(obj).event_type  # fails on a bad declaration
@@ -55,32 +64,38 @@ class Registry:
             self._claim_slice(self._commands, obj, module)
         elif issubclass(obj, View) and obj is not View:
             self._claim_slice(self._views, obj, module)
+        elif issubclass(obj, Projection) and obj is not Projection:
+            self._claim_slice(self._projections, obj, module)
         else:
             raise TypeError(
-                f"register() takes an Event, Command or View subclass, not {obj!r}"
+                f"register() takes an Event, Command, View or Projection subclass, not {obj!r}"
             )
 
     def register_module(self, module: ModuleType) -> None:
-        """Register every Event, Command and View subclass defined in ``module``."""
+        """Register every Event and slice subclass defined in ``module``."""
         for value in list(vars(module).values()):
             if (
                 isinstance(value, type)
                 and value.__module__ == module.__name__
-                and issubclass(value, (Event, Command, View))
+                and issubclass(value, (Event, *_SLICE_BASES))
             ):
-                self.register(value, module.__name__)
+                self.register(value, module.__name__)  # type: ignore[arg-type]  # checked above
 
     @contextmanager
     def temporarily(self, *objs: Registrable) -> Iterator[Registry]:
         """Register ``objs`` for the ``with`` block, then restore exactly the previous contents
         (even when registering or the block fails)."""
-        saved = (dict(self._events), dict(self._commands), dict(self._views), dict(self._modules))
+        saved = (
+            dict(self._events), dict(self._commands), dict(self._views), dict(self._projections),
+            dict(self._modules),
+        )
         try:
             for obj in objs:
                 self.register(obj)
             yield self
         finally:
-            self._events, self._commands, self._views, self._modules = saved
+            (self._events, self._commands, self._views, self._projections,
+             self._modules) = saved
 
     def event_class(self, name: str) -> type[Event]:
         """The event class registered for event_type ``name``."""
@@ -92,20 +107,24 @@ class Registry:
                 "the slices discovered (or registered)?"
             ) from None
 
-    def slices(self) -> list[type[Command] | type[View]]:
-        """Every registered command and view, by slice name."""
-        found: list[type[Command] | type[View]] = [*self._commands.values(), *self._views.values()]
+    def slices(self) -> list[Slice]:
+        """Every registered command, view and projection, by slice name."""
+        found: list[Slice] = [
+            *self._commands.values(), *self._views.values(), *self._projections.values()
+        ]
         return sorted(found, key=lambda cls: cls.slice_name)
 
-    def _claim_slice(
-        self, table: dict[str, Any], cls: type[Command] | type[View], module: str
-    ) -> None:
-        other_kind = self._views if table is self._commands else self._commands
+    def _claim_slice(self, table: dict[str, Any], cls: Slice, module: str) -> None:
         name = cls.slice_name
-        if name in other_kind:
-            raise self._duplicate("slice_name", name, other_kind[name], cls, module)
-        if cls.route is not None:
-            for known in table.values():
+        for other_kind in (self._commands, self._views, self._projections):
+            if other_kind is not table and name in other_kind:
+                raise self._duplicate("slice_name", name, other_kind[name], cls, module)
+        # A command and a view may share a route (POST and GET); a projection's is its own.
+        shares = {id(self._commands): self._views, id(self._views): self._commands}.get(id(table))
+        for kind in (self._commands, self._views, self._projections):
+            if kind is shares or cls.route is None:
+                continue
+            for known in kind.values():
                 if known is not cls and known.route == cls.route:
                     raise self._duplicate("route", cls.route, known, cls, module)
         self._claim(table, name, cls, module, "slice_name")

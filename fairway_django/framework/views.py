@@ -10,9 +10,9 @@ a client always reads its own writes.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
 from fairway_django.dcb import DcbStore, Position, Query
 
@@ -20,26 +20,8 @@ from .codec import decode
 from .commands import snake_case
 from .errors import InvalidSelection, NotCaughtUp, NotFound
 from .events import Event
+from .handlers import collect_handlers
 from .query import EventQuery, select
-
-F = TypeVar("F", bound=Callable[..., Any])
-_HANDLES = "__fairway_handles__"
-
-
-def on(*event_classes: type[Event]) -> Callable[[F], F]:
-    """Mark a view method ``(self, state, event) -> new state`` as handling ``event_classes``."""
-    for cls in event_classes:
-        if not (isinstance(cls, type) and issubclass(cls, Event)) or cls is Event:
-            raise TypeError(f"@on takes Event subclasses, not {cls!r}")
-    if not event_classes:
-        raise TypeError("@on needs at least one event class")
-
-    def mark(method: F) -> F:
-        setattr(method, _HANDLES, (*getattr(method, _HANDLES, ()), *event_classes))
-        return method
-
-    return mark
-
 
 class View:
     """Base of live views. Override ``initial`` and add ``@on(EventClass)`` methods.
@@ -75,15 +57,7 @@ class View:
         super().__init_subclass__(**kwargs)
         if "slice_name" not in cls.__dict__:
             cls.slice_name = snake_case(cls.__name__)
-        own: dict[type[Event], str] = {}
-        for name, attribute in vars(cls).items():
-            for event_class in getattr(attribute, _HANDLES, ()):
-                if own.setdefault(event_class, name) != name:
-                    raise TypeError(
-                        f"{cls.__qualname__} handles {event_class.__qualname__} in both "
-                        f"{own[event_class]}() and {name}(); keep one"
-                    )
-        cls.handlers = {**cls.handlers, **own}  # a subclass may take over an inherited class
+        cls.handlers = collect_handlers(cls)
 
     @classmethod
     def handled_events(cls) -> tuple[type[Event], ...]:

@@ -3,7 +3,7 @@ field validation, which keeps DRF's usual ``{"field": ["message", ...]}``.
 
 A client branches on ``code`` (stable, snake_case) and shows ``detail`` (for people). The
 codes are the framework's (``Rejected``'s own, ``consistency_conflict``, ``not_found``,
-``not_caught_up``), this package's (``invalid_position``, the ``idempotency_key_*`` ones) and
+``not_caught_up``, ``projection_not_ready``), this package's (``invalid_position``, the ``idempotency_key_*`` ones) and
 DRF's ``default_code``s (``not_authenticated``, ``permission_denied``, ``parse_error``...).
 """
 
@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from ..framework import ConsistencyConflict, FairwayError, NotCaughtUp, NotFound, Rejected
+from ..framework.readmodels import ProjectionNotReady
 
 #: The status of a rejection code a command does not declare in ``rejections``.
 UNDECLARED_REJECTION_STATUS = status.HTTP_422_UNPROCESSABLE_ENTITY
@@ -69,6 +70,8 @@ def fairway_error_response(exc: FairwayError, rejections: Mapping[str, int]) -> 
             status.HTTP_412_PRECONDITION_FAILED, exc.code, str(exc),
             headers={"Retry-After": str(NOT_CAUGHT_UP_RETRY_AFTER)},
         )
+    if isinstance(exc, ProjectionNotReady):
+        return error_response(status.HTTP_503_SERVICE_UNAVAILABLE, exc.code, str(exc))
     return None
 
 

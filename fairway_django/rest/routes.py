@@ -25,10 +25,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from ..framework import Command, Registry, View
+from ..framework.projections import Projection
 from .commands import CommandEndpoint
 from .errors import page_not_found
 from .health import StoreHealthView
-from .schema import command_schema, view_schema
+from .projections import (
+    ProjectionDetailEndpoint, ProjectionListEndpoint, detail_route, filters_serializer,
+)
+from .schema import command_schema, projection_schema, view_schema
 from .views import ViewEndpoint
 
 #: The URL namespace of every Fairway endpoint: ``reverse("fairway:<slice_name>", ...)``.
@@ -37,8 +41,11 @@ NAMESPACE = "fairway"
 _urlconf_numbers = itertools.count()
 
 
-def endpoint(slice_class: type[Command] | type[View]) -> type[APIView]:
-    """The ``APIView`` serving one command or view, documented for drf-spectacular."""
+def endpoint(
+    slice_class: type[Command] | type[View] | type[Projection], *, detail: bool = False
+) -> type[APIView]:
+    """The ``APIView`` serving one command or view (or a projection's list, or with
+    ``detail`` its documents), documented for drf-spectacular."""
     attributes: dict[str, Any] = {
         "slice_class": slice_class,
         "__module__": slice_class.__module__,
@@ -58,6 +65,21 @@ def endpoint(slice_class: type[Command] | type[View]) -> type[APIView]:
 
         attributes["post"] = post
         base: type[APIView] = CommandEndpoint
+    elif issubclass(slice_class, Projection):
+        filters = None if detail else filters_serializer(slice_class)
+        schema = projection_schema(
+            slice_class, detail=detail, open_to_anyone=open_to_anyone, filters=filters
+        )
+        base = ProjectionDetailEndpoint if detail else ProjectionListEndpoint
+
+        handler = (ProjectionDetailEndpoint if detail else ProjectionListEndpoint).get
+
+        @extend_schema(**schema)
+        def get_document(self: Any, request: Request, **kwargs: Any) -> Response:
+            return handler(self, request, **kwargs)
+
+        attributes["get"] = get_document
+        attributes["__qualname__"] = f"{slice_class.__qualname__}{'Detail' if detail else ''}Endpoint"
     else:
 
         @extend_schema(**view_schema(slice_class, open_to_anyone=open_to_anyone))
@@ -66,10 +88,10 @@ def endpoint(slice_class: type[Command] | type[View]) -> type[APIView]:
 
         attributes["get"] = get
         base = ViewEndpoint
-    return type(f"{slice_class.__name__}Endpoint", (base,), attributes)
+    return type(attributes["__qualname__"].rsplit(".", 1)[-1], (base,), attributes)
 
 
-def permissions_of(slice_class: type[Command] | type[View]) -> list[Any]:
+def permissions_of(slice_class: type[Command] | type[View] | type[Projection]) -> list[Any]:
     """The slice's own permission classes, else IsAuthenticated (commands) or DRF's default.
 
     (Any: DRF also takes composed permissions, ``IsAdminUser | ReadOnly``, which are no types.)
@@ -92,10 +114,20 @@ def build_urlpatterns(
     method, and the view's own pattern stays for ``reverse()`` and the schema's ``GET``.
     """
     by_route: dict[str, list[type[Command] | type[View]]] = {}
-    for slice_class in registry.slices():
-        if slice_class.route is not None:
-            by_route.setdefault(slice_class.route, []).append(slice_class)
     patterns: list[URLPattern | URLResolver] = []
+    for slice_class in registry.slices():
+        if slice_class.route is None:
+            continue
+        if issubclass(slice_class, Projection):
+            patterns.append(path(
+                slice_class.route, endpoint(slice_class).as_view(), name=slice_class.slice_name
+            ))
+            patterns.append(path(
+                detail_route(slice_class.route), endpoint(slice_class, detail=True).as_view(),
+                name=f"{slice_class.slice_name}_detail",
+            ))
+        else:
+            by_route.setdefault(slice_class.route, []).append(slice_class)
     for route, group in by_route.items():
         served = {slice_class: endpoint(slice_class).as_view() for slice_class in group}
         if len(group) == 2:  # the registry allows one command and one view per route

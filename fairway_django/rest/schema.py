@@ -21,6 +21,7 @@ from drf_spectacular.utils import OpenApiParameter, inline_serializer
 from rest_framework import serializers
 
 from ..framework import Command, View
+from ..framework.projections import Projection
 from .errors import UNDECLARED_REJECTION_STATUS
 from .idempotency import HEADER, KEY_FORMAT, REPLAYED_HEADER
 from .views import MIN_POSITION_HEADER, MIN_POSITION_PARAMETER, POSITION_HEADER
@@ -119,22 +120,82 @@ def view_schema(view: type[View], *, open_to_anyone: bool) -> dict[str, Any]:
         "responses": responses,
         "parameters": [
             *path_parameters(view.route),
-            OpenApiParameter(
-                MIN_POSITION_PARAMETER, OpenApiTypes.STR, OpenApiParameter.QUERY,
-                description="Wait until the view reflects this position (a command's answer).",
-                pattern="^[0-9a-f]{24}$",
-            ),
-            OpenApiParameter(
-                MIN_POSITION_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
-                description=f"The same as {MIN_POSITION_PARAMETER}, as a header.",
-                pattern="^[0-9a-f]{24}$",
-            ),
+            *_freshness_parameters(),
             OpenApiParameter(
                 POSITION_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER, response=[200],
                 description="The last event folded into this answer.",
             ),
         ],
     }
+
+
+#: Codes any projection endpoint can answer, by status.
+PROJECTION_CODES: Mapping[int, tuple[str, ...]] = {
+    **VIEW_CODES, 503: ("projection_not_ready",),
+}
+
+
+def projection_schema(
+    projection: type[Projection], *, detail: bool, open_to_anyone: bool, filters: type | None
+) -> dict[str, Any]:
+    """``extend_schema`` arguments for a projection's list (``filters``: its query parameters'
+    serializer) or detail ``GET``."""
+    named = _document_component(projection)
+    document = OpenApiTypes.OBJECT if named is None else named
+    codes = _merge(PROJECTION_CODES, {} if open_to_anyone else GUARDED_CODES)
+    results = (
+        serializers.ListField(child=serializers.DictField()) if named is None
+        else named(many=True)
+    )
+    page = inline_serializer(
+        "".join(part.capitalize() for part in projection.slice_name.split("_")) + "Page",
+        {
+            "results": results,
+            "next_cursor": serializers.CharField(allow_null=True),
+            "next": serializers.URLField(allow_null=True),
+        },
+    )
+    responses: dict[int, Any] = {200: document if detail else page}
+    responses.update({status: _error(status, names) for status, names in codes.items()})
+    route = projection.route or ""
+    parameters = [*path_parameters(route), *_freshness_parameters()]
+    if detail:
+        parameters.append(
+            OpenApiParameter("key", OpenApiTypes.STR, OpenApiParameter.PATH, pattern="^[^/]+$")
+        )
+    return {
+        "operation_id": projection.slice_name + ("_detail" if detail else "_list"),
+        "description": _description(projection),
+        "responses": responses,
+        "parameters": parameters if detail else [filters, *parameters],
+    }
+
+
+_document_components: dict[type[Projection], type | None] = {}
+
+
+def _document_component(projection: type[Projection]) -> type | None:
+    """One component for the list's and the detail's document (one class: one component)."""
+    if projection not in _document_components:
+        output = projection.Output
+        named = None if output is None else _named(output, projection, "Output")
+        _document_components[projection] = named
+    return _document_components[projection]
+
+
+def _freshness_parameters() -> list[OpenApiParameter]:
+    return [
+        OpenApiParameter(
+            MIN_POSITION_PARAMETER, OpenApiTypes.STR, OpenApiParameter.QUERY,
+            description="Wait until the answer reflects this position (a command's answer).",
+            pattern="^[0-9a-f]{24}$",
+        ),
+        OpenApiParameter(
+            MIN_POSITION_HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER,
+            description=f"The same as {MIN_POSITION_PARAMETER}, as a header.",
+            pattern="^[0-9a-f]{24}$",
+        ),
+    ]
 
 
 def path_parameters(route: str | None) -> list[OpenApiParameter]:
@@ -175,7 +236,7 @@ def _error(status: int, codes: tuple[str, ...]) -> dict[str, Any]:
 
 
 def _named(
-    serializer: type, slice_class: type[Command] | type[View], suffix: str,
+    serializer: type, slice_class: type[Command] | type[View] | type[Projection], suffix: str,
     fields: Mapping[str, Any] | None = None,
 ) -> type:
     """The serializer under a component name of its own: the slice's name, camel-cased, and

@@ -25,6 +25,9 @@ from ..framework import (
     run_command,
 )
 from ..framework.codec import decode, encode
+from ..framework.projections import Projection
+from ..framework.projector import catch_up
+from ..framework.readmodels import ReadModel
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -135,6 +138,26 @@ class Scenario:
         if state != expected:
             raise AssertionError(
                 f"then_view({view.__name__}): the state is {state!r}, expected {expected!r}"
+            )
+        return self
+
+    def catch_up(self, *projections: type[Projection]) -> Scenario:
+        """Apply the events so far to ``projections``' read models, in this thread, as
+        ``run_projectors --once`` would: before a ``when_request`` that reads them."""
+        for projection in projections:
+            catch_up(projection, self.store)
+        return self
+
+    def then_document(
+        self, projection: type[Projection], key: str, expected: Mapping[str, Any] | None
+    ) -> Scenario:
+        """Caught up, ``projection`` holds ``expected`` at ``key`` (None: no document)."""
+        catch_up(projection, self.store)
+        document = ReadModel(projection, self.store).get(key)
+        if document != expected:
+            raise AssertionError(
+                f"then_document({projection.__name__}, {key!r}): the document is "
+                f"{document!r}, expected {expected!r}"
             )
         return self
 

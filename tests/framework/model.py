@@ -8,6 +8,8 @@ from typing import Annotated, Any
 from msgspec import Meta
 
 from fairway_django.framework import Command, Event, Reader, Rejected, Tag, View, on
+from fairway_django.framework.documents import Documents
+from fairway_django.framework.projections import Projection
 
 
 class SeminarDefined(Event):
@@ -58,3 +60,27 @@ class Course(View):
     @on(SeminarJoined)
     def subscribed(self, state: dict[str, Any], event: SeminarJoined) -> dict[str, Any]:
         return {**state, "students": [*state["students"], event.student_id]}
+
+
+class Seminars(Projection):
+    """One document per course, looked up by whether it has a free place."""
+
+    lookups = {"has_free_places": bool, "title": str}
+    batch_size = 50
+
+    @on(SeminarDefined)
+    def defined(self, docs: Documents, event: SeminarDefined) -> None:
+        docs.put(event.course_id, {
+            "title": event.title, "capacity": event.capacity, "students": 0,
+            "has_free_places": True,
+        })
+
+    @on(SeminarJoined)
+    def joined(self, docs: Documents, event: SeminarJoined) -> None:
+        course = docs.get(event.course_id)
+        if course is None:
+            raise LookupError(f"no course {event.course_id!r}")
+        students = course["students"] + 1
+        docs.put(event.course_id, {
+            **course, "students": students, "has_free_places": students < course["capacity"],
+        })

@@ -33,7 +33,8 @@ def test_register_module_takes_the_classes_defined_there() -> None:
         "subscribe": model.Subscribe, "define_course": model.DefineCourse,
     }
     assert dict(registry.views) == {"course": model.Course}
-    assert registry.slices() == [model.Course, model.DefineCourse, model.Subscribe]
+    assert dict(registry.projections) == {"seminars": model.Seminars}
+    assert registry.slices() == [model.Course, model.DefineCourse, model.Seminars, model.Subscribe]
     assert registry.event_class("SeminarJoined") is model.SeminarJoined
     registry.register_module(model)  # again: nothing changes, nothing clashes
     assert len(registry.events) == 3

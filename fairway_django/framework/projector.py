@@ -1,0 +1,198 @@
+"""The projector: applies a projection's events to one generation's read model, in batches.
+
+Each batch is one engine transaction that reads the generation's checkpoint, reads the next
+events after it, runs the handlers over a :class:`~.documents.Documents` unit of work, writes
+the changed documents and moves the checkpoint. The checkpoint is read with a conflict range, so
+of two batches from the same point only one commits, and a batch that is killed, or whose commit
+is unknown (FDB's retry loop runs it again), either moved the checkpoint with its documents or
+did neither: every event's effect happens exactly once.
+
+When a batch reaches the head it sets the checkpoint to the head it read (so a projection that
+handles none of the latest events still shows it has seen them, which read-your-writes relies
+on), and a building generation that reaches the head takes over reads in the same transaction.
+A handler that raises stops the generation: the error, its traceback and the event's position
+are recorded, and the next runner start (or ``skip_projection_event``) tries again.
+"""
+
+from __future__ import annotations
+
+import traceback
+from collections.abc import Mapping
+from functools import partial
+
+from fairway_django.dcb import DcbStore, SequencedEvent
+from fairway_django.engine import Transaction, TransactionTooLarge, TransactionTooOld
+
+from .codec import decode
+from .documents import Documents
+from .events import Event
+from .generations import Failure, Generation, Generations
+from .errors import FairwayError
+from .keyspace import keyspace_of
+from .leases import Lease, now_ms, process_owner
+from .projections import Projection
+from .query import select
+from .tasks import Step, Task
+
+
+def lease_name(projection: str, generation: int) -> str:
+    """The name of the lease under which one process at a time runs a generation."""
+    return f"projection:{projection}@{generation}"
+
+
+class HandlerFailed(Exception):  # noqa: N818 (carries a failure out of the transaction)
+    def __init__(self, failure: Failure, applied: int) -> None:
+        super().__init__(failure.error)
+        self.failure = failure
+        #: How many of the batch's events came before the one that failed.
+        self.applied = applied
+
+
+class ProjectionTask(Task):
+    """Keeps generation ``generation`` of ``projection`` up to date in ``store``."""
+
+    def __init__(
+        self, projection: type[Projection], generation: Generation, store: DcbStore
+    ) -> None:
+        self.projection = projection
+        self.generation = generation.number
+        self.store = store
+        self.generations = Generations(store, projection.slice_name)
+        self.name = f"{projection.slice_name}@{generation.number}"
+        self.lease_name = lease_name(projection.slice_name, generation.number)
+        self.query = select(*projection.handled_events())
+        self.document_keys = self.generations.document_keys(
+            generation.number, projection.__qualname__, dict(projection.lookups)
+        )
+        self.batch_size = projection.batch_size
+
+    def step(self, lease: Lease) -> Step:
+        database = self.store.database
+        try:
+            return database.transact(partial(self._batch, lease=lease, limit=self.batch_size))
+        except HandlerFailed as failed:
+            done = 0
+            if failed.applied:  # the events before the failing one still take effect
+                done = database.transact(
+                    partial(self._batch, lease=lease, limit=failed.applied)
+                ).done
+            database.transact(
+                lambda tr: self.generations.record_failure(tr, self.generation, failed.failure)
+            )
+            return Step(done, None, caught_up=False, failed=True)
+        except (TransactionTooLarge, TransactionTooOld):
+            if self.batch_size == 1:
+                raise
+            self.batch_size = max(1, self.batch_size // 2)  # handlers wrote too much, or slowly
+            return Step(0, None, caught_up=False)
+
+    def _batch(self, tr: Transaction, lease: Lease, limit: int) -> Step:
+        if not lease.take(tr):
+            return Step(0, None, caught_up=False, lost_lease=True)
+        generations = self.generations
+        generation = generations.catalog(tr.snapshot).find(self.generation)
+        if generation is None or generation.state == "retired":
+            return Step(0, None, caught_up=False, finished=True)
+        checkpoint = generations.checkpoint(tr, self.generation)  # conflicts: exactly once
+        events = list(self.store.read(
+            self.query.dcb, after=checkpoint, limit=limit, transaction=tr
+        ))
+        documents = Documents(tr, self.document_keys)
+        projection = self.projection()
+        classes = self.query.classes
+        for applied, sequenced in enumerate(events):
+            _apply(projection, documents, sequenced, classes, applied)
+        documents.flush()
+        caught_up = len(events) < limit
+        position = events[-1].position if events else checkpoint
+        if caught_up:
+            head = self.store.head(transaction=tr)
+            position = head if head is not None else position
+        if position != checkpoint and position is not None:
+            tr.set(generations.checkpoint_key(self.generation), position.raw)
+        if events and tr.snapshot.get(generations.failure_key(self.generation)) is not None:
+            tr.clear(generations.failure_key(self.generation))  # fixed: applies again
+        if caught_up and generation.state == "building":
+            generations.switch(tr, self.generation)
+        change = tr.watch(self.store.keyspace.head) if caught_up else None
+        return Step(len(events), position, caught_up, change)
+
+
+def _apply(
+    projection: Projection, documents: Documents, sequenced: SequencedEvent,
+    classes: Mapping[str, type[Event]], applied: int,
+) -> None:
+    """Run the handler of one stored event; any error becomes HandlerFailed, naming the event."""
+    try:
+        event = decode(sequenced, classes).event
+        getattr(projection, projection.handlers[type(event)])(documents, event)
+    except Exception as error:
+        failure = Failure(
+            str(sequenced.position), sequenced.event.type, f"{type(error).__name__}: {error}",
+            traceback.format_exc(), now_ms(),
+        )
+        raise HandlerFailed(failure, applied) from error
+
+
+class ProjectionFailed(FairwayError):
+    """A projection's handler raised (or its event did not decode); ``failure`` says where."""
+
+    code = "projection_failed"
+
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(
+            f"the handler of the {failure.event_type} event at {failure.position} failed: "
+            f"{failure.error}"
+        )
+        self.failure = failure
+
+
+class ProjectionBusy(FairwayError):
+    """Another process holds the projection's lease (a running run_projectors)."""
+
+    code = "projection_busy"
+
+
+#: The lease catch_up holds: long, since it gives the lease back as soon as it is done.
+CATCH_UP_LEASE_SECONDS = 30.0
+
+
+def catch_up(projection: type[Projection], store: DcbStore) -> int:
+    """Apply, in this thread, every event up to the head to the projection's current
+    generations, as ``run_projectors --once`` does; return how many events were applied.
+
+    For tests, scripts and one-off jobs. Raises ProjectionFailed when a handler raises (the
+    failure is recorded, as the runner records it) and ProjectionBusy when a runner holds the
+    projection.
+    """
+    generations = Generations(store, projection.slice_name)
+    database = store.database
+    current = database.transact(lambda tr: generations.prepare(tr, projection.version))
+    owner = process_owner()
+    done = 0
+    for generation in current:
+        task = ProjectionTask(projection, generation, store)
+        lease = Lease(keyspace_of(store).lease(task.lease_name), owner, CATCH_UP_LEASE_SECONDS)
+        try:
+            while True:
+                step = task.step(lease)
+                done += step.done
+                if step.change is not None:
+                    step.change.cancel()
+                if step.lost_lease:
+                    raise ProjectionBusy(f"{task.name} is being run by another process")
+                if step.failed:
+                    failure = database.transact(
+                        partial(_failure_of, generations, generation.number)
+                    )
+                    assert failure is not None
+                    raise ProjectionFailed(failure)
+                if step.caught_up or step.finished:
+                    break
+        finally:
+            database.transact(lease.release)
+    return done
+
+
+def _failure_of(generations: Generations, number: int, tr: Transaction) -> Failure | None:
+    return generations.failure(tr, number)

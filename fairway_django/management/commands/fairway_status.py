@@ -1,0 +1,57 @@
+"""``manage.py fairway_status``: where the log is, and how far behind everything that follows it.
+
+For each projection generation: its version and state, checkpoint, lag (events and the age of
+the oldest one waiting), the runner holding its lease, and the error it stopped on. Projections
+no longer in the code are listed too, so their data can be dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from ...framework import registry
+from ...framework.status import LAG_COUNT_LIMIT, GenerationStatus, projection_statuses
+from ...store import get_store
+
+
+class Command(BaseCommand):
+    help = (
+        "Show the log's head, every projection generation's checkpoint, lag, runner and last "
+        "error, and every automation's queue."
+    )
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        store = get_store()
+        head = store.head()
+        self.stdout.write(f"head: {head if head is not None else '(empty log)'}")
+        self.stdout.write("")
+        self.stdout.write("projections:")
+        statuses = projection_statuses(store, dict(registry.projections))
+        if not statuses:
+            self.stdout.write("  (none has run yet: start manage.py run_projectors)")
+        for status in statuses:
+            self.stdout.write("  " + describe(status))
+            if status.failure is not None:
+                failure = status.failure
+                self.stdout.write(self.style.ERROR(
+                    f"    stopped at the {failure.event_type} event at {failure.position}: "
+                    f"{failure.error}"
+                ))
+
+
+def describe(status: GenerationStatus) -> str:
+    generation = status.generation
+    lag = f"{status.lag_events:,}" + ("+" if status.lag_events >= LAG_COUNT_LIMIT else "")
+    if status.lag_seconds is not None:
+        lag += f" events, oldest {status.lag_seconds:,.1f} s"
+    else:
+        lag += " events"
+    where = "not in the code" if status.projection_class is None else (
+        f"runner {status.runner.owner}" if status.runner is not None else "no runner"
+    )
+    return (
+        f"{status.projection}@{generation.number}  version {generation.version}  "
+        f"{generation.state}  checkpoint {status.checkpoint or '-'}  lag {lag}  {where}"
+    )

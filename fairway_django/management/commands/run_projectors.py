@@ -1,0 +1,99 @@
+"""``manage.py run_projectors [NAME ...]``: keep projections' read models up to date.
+
+Every projection in the code (or the named ones) runs in a thread of its own under a lease, so
+several runner processes, on one machine or many, share them: each projection is applied by one
+process at a time, and another takes over within ``LEASE_SECONDS`` when that one dies. New
+generations (a new ``version``, ``rebuild_projection``) are picked up while running.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+
+from ...conf import fairway_settings
+from ...framework import registry
+from ...framework.generations import Generations
+from ...framework.keyspace import keyspace_of
+from ...framework.leases import process_owner
+from ...framework.projections import Projection
+from ...framework.projector import ProjectionTask
+from ...framework.stopping import Stopping, first_of
+from ...framework.tasks import Step, Task
+from ...management.progress import COUNT_LIMIT, ProgressDisplay
+from ...management.runner import Supervisor, configure_logging, stop_on_signals
+from ...store import get_store
+
+
+class Command(BaseCommand):
+    help = (
+        "Keep the read models of every projection (or of the NAMEs given) up to date until "
+        "stopped. Ctrl-C or SIGTERM finishes the current batch and exits; a second one exits "
+        "at once."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("names", nargs="*", metavar="NAME", help="projections to run")
+        parser.add_argument(
+            "--once", action="store_true",
+            help="catch up with the log, then exit (skipping projections another runner holds)",
+        )
+
+    def handle(self, *args: Any, names: list[str], once: bool, verbosity: int, **options: Any
+               ) -> None:
+        configure_logging(verbosity)
+        projections = selected(names)
+        store = get_store()
+        stopping = Stopping()
+
+        def remaining(task: Task, step: Step) -> int:
+            assert isinstance(task, ProjectionTask)
+            return sum(1 for _ in store.read(
+                task.query.dcb, after=step.position, limit=COUNT_LIMIT
+            ))
+
+        display = ProgressDisplay(remaining)
+        supervisor = Supervisor(
+            store.database, process_owner(), fairway_settings.LEASE_SECONDS, stopping, display,
+            keyspace_of(store), once=once,
+        )
+
+        def discover() -> tuple[list[Task], Future[None] | None]:
+            def prepare(tr: Any) -> tuple[list[Task], Future[None] | None]:
+                tasks: list[Task] = []
+                watches = []
+                for projection in projections:
+                    generations = Generations(store, projection.slice_name)
+                    for generation in generations.prepare(tr, projection.version):
+                        tasks.append(ProjectionTask(projection, generation, store))
+                    watches.append(tr.watch(generations.catalog_key))
+                return tasks, first_of(watches)
+
+            return store.database.transact(prepare)
+
+        with stop_on_signals(stopping):
+            supervisor.run(discover)
+        display.close()
+        failed = sorted(name for name, outcome in supervisor.outcomes.items() if outcome == "failed")
+        if failed:
+            raise CommandError(
+                f"stopped on a failing event: {', '.join(failed)}; `manage.py fairway_status` "
+                "shows the error; fix the handler and restart, or `manage.py "
+                "skip_projection_event NAME`"
+            )
+
+
+def selected(names: list[str]) -> list[type[Projection]]:
+    """The projections named (every one when none is), or CommandError naming the unknown."""
+    known = registry.projections
+    if not names:
+        return list(known.values())
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise CommandError(
+            f"no projection named {', '.join(map(repr, unknown))}; the projections are: "
+            f"{', '.join(known) or 'none'}"
+        )
+    return [known[name] for name in names]

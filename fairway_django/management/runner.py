@@ -1,0 +1,119 @@
+"""What ``run_projectors`` and ``run_automations`` share: signals, logging and task threads.
+
+The first SIGINT or SIGTERM asks every task to finish its current step (a batch, a job) and
+release its lease, so a deploy's stop loses nothing and the next process starts at once; a second
+signal exits immediately, which is safe because every step is one transaction. ``--verbosity``
+sets the ``fairway`` logger's level (0 warnings, 1 progress, 2 and 3 every step), and a
+project's own ``LOGGING`` configuration is left alone when it gives the logger a handler.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
+from types import FrameType
+
+from ..engine import Database
+from ..framework.keyspace import FrameworkKeyspace
+from ..framework.leases import Lease
+from ..framework.stopping import Stopping
+from ..framework.tasks import Outcome, Report, Task, run_task
+
+logger = logging.getLogger("fairway")
+
+VERBOSITY_LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: logging.DEBUG}
+
+
+def configure_logging(verbosity: int) -> None:
+    """Send the ``fairway`` logger's records to stderr at the level ``verbosity`` asks for."""
+    logger.setLevel(VERBOSITY_LEVELS.get(verbosity, logging.DEBUG))
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        logger.addHandler(handler)
+        logger.propagate = False
+
+
+@contextmanager
+def stop_on_signals(stopping: Stopping) -> Iterator[None]:
+    """First SIGINT/SIGTERM: ``stopping.set()``; the second: exit at once (status 128 + n)."""
+
+    def handle(signum: int, frame: FrameType | None) -> None:
+        if stopping.is_set():
+            logger.warning("second %s: exiting now", signal.Signals(signum).name)
+            os._exit(128 + signum)
+        logger.warning(
+            "%s: finishing the current step, then exiting (send it again to exit now)",
+            signal.Signals(signum).name,
+        )
+        stopping.set()
+
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+class Supervisor:
+    """Runs tasks in threads, each under its own lease, and starts new ones as they appear."""
+
+    def __init__(
+        self, database: Database, owner: str, lease_seconds: float, stopping: Stopping,
+        report: Report, keyspace: FrameworkKeyspace, *, once: bool = False,
+    ) -> None:
+        self.database = database
+        self.owner = owner
+        self.lease_seconds = lease_seconds
+        self.stopping = stopping
+        self.report = report
+        self.keyspace = keyspace
+        self.once = once
+        self.outcomes: dict[str, Outcome] = {}
+        self._threads: dict[str, threading.Thread] = {}
+
+    def start(self, task: Task) -> None:
+        """Run ``task`` in a thread of its own, unless a task of that name already ran."""
+        if task.name in self._threads:
+            return
+        lease = Lease(self.keyspace.lease(task.lease_name), self.owner, self.lease_seconds)
+
+        def run() -> None:
+            try:
+                self.outcomes[task.name] = run_task(
+                    task, self.database, lease, self.stopping, self.report, once=self.once
+                )
+            except Exception:
+                logger.exception("%s stopped by an unexpected error", task.name)
+                self.outcomes[task.name] = "failed"
+
+        thread = threading.Thread(target=run, name=f"fairway {task.name}", daemon=True)
+        self._threads[task.name] = thread
+        thread.start()
+
+    def run(self, discover: Callable[[], tuple[list[Task], Future[None] | None]]) -> None:
+        """Start what ``discover`` returns, again each time its change completes, until stopped
+        (with ``once``: until every task has caught up)."""
+        while True:
+            tasks, change = discover()
+            for task in tasks:
+                self.start(task)
+            if self.once:
+                if change is not None:
+                    change.cancel()
+                break
+            if self.stopping.wait(self.lease_seconds, change):
+                break
+        self.join()
+
+    def join(self) -> None:
+        for thread in self._threads.values():
+            while thread.is_alive():
+                thread.join(0.2)  # short joins: the main thread keeps receiving signals
