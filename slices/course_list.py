@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from fairway_django.framework import on
-from fairway_django.framework.documents import Documents
-from fairway_django.framework.projections import Projection
+from fairway_django.framework import Documents, Projection, on
 
 from .events import (
     CourseCapacityChanged, CourseDefined, StudentSubscribedToCourse, StudentUnsubscribedFromCourse,

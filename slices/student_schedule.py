@@ -10,9 +10,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from fairway_django.framework import on
-from fairway_django.framework.documents import Documents
-from fairway_django.framework.projections import Projection
+from fairway_django.framework import Documents, Projection, on
 
 from .events import StudentRegistered, StudentSubscribedToCourse, StudentUnsubscribedFromCourse
 

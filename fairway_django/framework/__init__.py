@@ -1,7 +1,9 @@
-"""Fairway's slice framework: typed events, commands that decide over a DCB log, live views.
+"""Fairway's slice framework: typed events, commands that decide over a DCB log, live views,
+projections (persistent views).
 
 A slice is one class: a :class:`Command` that reads what its decision needs and returns new
-events, or a :class:`View` that folds events into state. Events are typed ``msgspec`` structs
+events, a :class:`View` that folds events into state, or a :class:`Projection` that keeps a read
+model up to date. Events are typed ``msgspec`` structs
 whose ``Tag`` fields become the tags DCB queries select on. Pure Python over
 ``fairway_django.dcb``; the Django and DRF integration lives above it. See docs/slices.md.
 """
@@ -10,12 +12,14 @@ from __future__ import annotations
 
 from .codec import Recorded
 from .commands import Backoff, Command, CommandResult
+from .documents import Documents, Page
 from .errors import (
     ConsistencyConflict,
     DuplicateRegistration,
     EventDecodeError,
     EventDefinitionError,
     FairwayError,
+    InvalidDocument,
     InvalidEventData,
     InvalidSelection,
     NotCaughtUp,
@@ -27,9 +31,12 @@ from .errors import (
 from .events import Event, Tag, upcaster
 from .query import EventQuery, select
 from .reader import Reader
+from .readmodels import ProjectionNotReady, ReadModel
 from .registry import Registry, registry
 from .runner import run_command
 from .handlers import on
+from .projections import Projection
+from .projector import ProjectionBusy, ProjectionFailed, catch_up
 from .views import View, ViewResult, compute_view
 
 __all__ = [
@@ -37,16 +44,24 @@ __all__ = [
     "Command",
     "CommandResult",
     "ConsistencyConflict",
+    "Documents",
     "DuplicateRegistration",
     "Event",
     "EventDecodeError",
     "EventDefinitionError",
     "EventQuery",
     "FairwayError",
+    "InvalidDocument",
     "InvalidEventData",
     "InvalidSelection",
     "NotCaughtUp",
     "NotFound",
+    "Page",
+    "Projection",
+    "ProjectionBusy",
+    "ProjectionFailed",
+    "ProjectionNotReady",
+    "ReadModel",
     "Reader",
     "Recorded",
     "Registry",
@@ -56,6 +71,7 @@ __all__ = [
     "UnknownEventType",
     "View",
     "ViewResult",
+    "catch_up",
     "compute_view",
     "on",
     "registry",
