@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Run the example project on this machine, with the embedded event store in var/store:
 # creates .venv (Python 3.11) on first run, migrates Django's tables, creates the API user
-# `demo` with a token, serves http://127.0.0.1:8000/
+# `demo` with a token, then runs the web server on http://127.0.0.1:8000/, the projectors and
+# the automation worker together (Procfile); Ctrl-C stops all of them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/_venv.sh
@@ -46,6 +47,10 @@ Try it (docs/example.md walks through more):
   curl -s -X POST $api/courses/algebra/subscriptions -H "Authorization: Token \$TOKEN" \\
        -H 'Content-Type: application/json' -d '{"student_id": "ada"}'
   curl -s $api/courses/algebra -H "Authorization: Token \$TOKEN"
+  curl -s "$api/course-list?has_free_places=true" -H "Authorization: Token \$TOKEN"
+  .venv/bin/python manage.py fairway_status
 
 INFO
-exec .venv/bin/python manage.py runserver 127.0.0.1:8000
+# honcho runs each Procfile line with .venv's python first on PATH, and on Ctrl-C sends every
+# process SIGTERM: the runners finish their batch or job and give their leases back.
+PATH="$PWD/.venv/bin:$PATH" exec .venv/bin/honcho start --procfile Procfile

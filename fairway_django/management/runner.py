@@ -17,17 +17,34 @@ import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future
 from contextlib import contextmanager
+from pathlib import Path
 from types import FrameType
+
+from django.core.management.base import CommandParser
 
 from ..engine import Database
 from ..framework.keyspace import FrameworkKeyspace
 from ..framework.leases import Lease
 from ..framework.stopping import Stopping
-from ..framework.tasks import Outcome, Report, Task, run_task
+from ..framework.tasks import RENEWALS_PER_LEASE, Outcome, Report, Task, run_task
 
 logger = logging.getLogger("fairway")
 
 VERBOSITY_LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: logging.DEBUG}
+
+
+def add_runner_arguments(parser: CommandParser, kind: str) -> None:
+    """The arguments every runner command takes: names, ``--once``, ``--health-file``."""
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"the {kind} to run (all)")
+    parser.add_argument(
+        "--once", action="store_true",
+        help=f"catch up, then exit (skipping {kind} another runner holds)",
+    )
+    parser.add_argument(
+        "--health-file", type=Path, metavar="PATH",
+        help="touch PATH every few seconds while running, for a container health check "
+        "(healthy: modified in the last 30 seconds)",
+    )
 
 
 def configure_logging(verbosity: int) -> None:
@@ -98,10 +115,16 @@ class Supervisor:
         self._threads[task.name] = thread
         thread.start()
 
-    def run(self, discover: Callable[[], tuple[list[Task], Future[None] | None]]) -> None:
+    def run(
+        self, discover: Callable[[], tuple[list[Task], Future[None] | None]], *,
+        health_file: Path | None = None,
+    ) -> None:
         """Start what ``discover`` returns, again each time its change completes, until stopped
-        (with ``once``: until every task has caught up)."""
+        (with ``once``: until every task has caught up). ``health_file`` is touched every few
+        seconds meanwhile, for a container's health check."""
         while True:
+            if health_file is not None:
+                health_file.touch()
             tasks, change = discover()
             for task in tasks:
                 self.start(task)
@@ -109,7 +132,7 @@ class Supervisor:
                 if change is not None:
                     change.cancel()
                 break
-            if self.stopping.wait(self.lease_seconds, change):
+            if self.stopping.wait(self.lease_seconds / RENEWALS_PER_LEASE, change):
                 break
         self.join()
 

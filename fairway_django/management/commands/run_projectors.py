@@ -9,6 +9,7 @@ generations (a new ``version``, ``rebuild_projection``) are picked up while runn
 from __future__ import annotations
 
 from concurrent.futures import Future
+from pathlib import Path
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -23,7 +24,9 @@ from ...framework.projector import ProjectionTask
 from ...framework.stopping import Stopping, first_of
 from ...framework.tasks import Step, Task
 from ...management.progress import COUNT_LIMIT, ProgressDisplay
-from ...management.runner import Supervisor, configure_logging, stop_on_signals
+from ...management.runner import (
+    Supervisor, add_runner_arguments, configure_logging, stop_on_signals,
+)
 from ...store import get_store
 
 
@@ -35,14 +38,12 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("names", nargs="*", metavar="NAME", help="projections to run")
-        parser.add_argument(
-            "--once", action="store_true",
-            help="catch up with the log, then exit (skipping projections another runner holds)",
-        )
+        add_runner_arguments(parser, "projections")
 
-    def handle(self, *args: Any, names: list[str], once: bool, verbosity: int, **options: Any
-               ) -> None:
+    def handle(
+        self, *args: Any, names: list[str], once: bool, health_file: Path | None, verbosity: int,
+        **options: Any,
+    ) -> None:
         configure_logging(verbosity)
         projections = selected(names)
         store = get_store()
@@ -74,7 +75,7 @@ class Command(BaseCommand):
             return store.database.transact(prepare)
 
         with stop_on_signals(stopping):
-            supervisor.run(discover)
+            supervisor.run(discover, health_file=health_file)
         display.close()
         failed = sorted(name for name, outcome in supervisor.outcomes.items() if outcome == "failed")
         if failed:
