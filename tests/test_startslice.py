@@ -98,10 +98,15 @@ def failed(result: subprocess.CompletedProcess[str]) -> str:
 
 
 @pytest.mark.parametrize(
-    ("kind", "name", "tests"), [("command", "add_note", 6), ("view", "note_history", 4)]
+    ("kind", "name", "tests", "parameter"),
+    [
+        ("command", "add_note", 6, "subject_id"),
+        ("view", "note_history", 4, "subject_id"),
+        ("projection", "note_counts", 4, "key"),
+    ],
 )
 def test_a_generated_slice_is_discovered_served_and_passes_its_test(
-    tmp_path: Path, kind: str, name: str, tests: int
+    tmp_path: Path, kind: str, name: str, tests: int, parameter: str
 ) -> None:
     project = Project(tmp_path, "shop")
     project.app("shop")
@@ -119,7 +124,7 @@ def test_a_generated_slice_is_discovered_served_and_passes_its_test(
         "from fairway_django.framework import registry\n"
         f"print(sorted(registry.{kind}s), resolve('/api/{route}/s1').kwargs)"
     )
-    assert succeeded(served).split("\n")[0] == f"['{name}'] {{'subject_id': 's1'}}"
+    assert succeeded(served).split("\n")[0] == f"['{name}'] {{'{parameter}': 's1'}}"
     assert f"{tests} passed" in succeeded(project.run("-m", "pytest", "-p", "no:cacheprovider"))
     assert f"class {class_name}(" in (slices / f"{name}.py").read_text()
 
@@ -190,9 +195,11 @@ def test_without_app_it_needs_exactly_one_app_with_slices(tmp_path: Path) -> Non
     assert not (tmp_path / "shop" / "slices" / "add_note.py").exists()
 
 
-@pytest.mark.parametrize("kind", ["projection", "Command", ""])
-def test_kind_is_command_or_view(kind: str) -> None:
-    with pytest.raises(CommandError, match=f"KIND must be 'command' or 'view', not '{kind}'"):
+@pytest.mark.parametrize("kind", ["automation", "Command", ""])
+def test_kind_is_command_view_or_projection(kind: str) -> None:
+    with pytest.raises(
+        CommandError, match=f"KIND must be 'command', 'view' or 'projection', not '{kind}'"
+    ):
         call_command("startslice", kind, "add_note")
 
 

@@ -19,7 +19,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from ...discovery import SKIPPED, SLICES_MODULE, slice_root
 
-KINDS = ("command", "view")
+KINDS = ("command", "view", "projection")
 SNAKE_CASE = re.compile(r"[a-z][a-z0-9]*(_[a-z0-9]+)*")
 PACKAGE_DOCSTRING = '"""The app\'s slices: one module per command or view, each with its test."""\n'
 
@@ -27,13 +27,13 @@ PACKAGE_DOCSTRING = '"""The app\'s slices: one module per command or view, each 
 class Command(BaseCommand):
     help = (
         "Write a new slice, <app>/slices/NAME.py, and its test, <app>/slices/test_NAME.py, "
-        "from Fairway's templates. KIND is 'command' or 'view'; NAME is the module's snake_case "
+        "from Fairway's templates. KIND is 'command', 'view' or 'projection'; NAME is the module's snake_case "
         "name (the class is its CamelCase); APP is the app label (default: the one installed "
         "app with a slices package)."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("kind", metavar="KIND", help="command or view")
+        parser.add_argument("kind", metavar="KIND", help="command, view or projection")
         parser.add_argument("name", metavar="NAME", help="the module name, e.g. add_note")
         parser.add_argument(
             "app", metavar="APP", nargs="?", help="the label of the app to write into"
@@ -66,7 +66,7 @@ class Command(BaseCommand):
 
 def check_kind(kind: str) -> None:
     if kind not in KINDS:
-        raise CommandError(f"KIND must be 'command' or 'view', not {kind!r}.")
+        raise CommandError(f"KIND must be 'command', 'view' or 'projection', not {kind!r}.")
 
 
 def check_name(name: str) -> None:
