@@ -16,7 +16,7 @@ fast and works on a machine that cannot reach FoundationDB (a CI job, a build st
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from types import CodeType
 from typing import Any
 
@@ -67,18 +67,10 @@ def check_urls(app_configs: Sequence[AppConfig] | None, **kwargs: Any) -> list[C
 def slice_errors(slices: Registry) -> list[CheckMessage]:
     """E003, E004 and E005 for the slices of ``slices``."""
     errors: list[CheckMessage] = []
+    for automation in slices.automations.values():
+        errors.extend(_unregistered(slices, automation, automation.handled_events()))
     for slice_class in slices.slices():
-        for event_class in _events_used(slice_class):
-            if slices.events.get(event_class.event_type) is not event_class:
-                errors.append(
-                    Error(
-                        f"{_name(slice_class)} uses the event class {_name(event_class)}, "
-                        "which is not registered",
-                        hint=f"Define {event_class.__qualname__} in a slice module (one that "
-                        "discovery imports) or register it with registry.register().",
-                        id="fairway.E003",
-                    )
-                )
+        errors.extend(_unregistered(slices, slice_class, _events_used(slice_class)))
         if issubclass(slice_class, Command) and slice_class.Input and slice_class.route is None:
             errors.append(
                 Error(
@@ -135,6 +127,23 @@ def _check_store_url(url: object) -> list[CheckMessage]:
         else:
             return []
     return [Error(problem, hint=hint or None, id="fairway.E002")]
+
+
+def _unregistered(
+    slices: Registry, slice_class: type, used: Iterable[type[Event]]
+) -> list[CheckMessage]:
+    """E003 for each of the event classes ``slice_class`` uses that is not registered."""
+    return [
+        Error(
+            f"{_name(slice_class)} uses the event class {_name(event_class)}, "
+            "which is not registered",
+            hint=f"Define {event_class.__qualname__} in a slice module (one that "
+            "discovery imports) or register it with registry.register().",
+            id="fairway.E003",
+        )
+        for event_class in used
+        if slices.events.get(event_class.event_type) is not event_class
+    ]
 
 
 def _events_used(slice_class: Slice) -> list[type[Event]]:

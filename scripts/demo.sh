@@ -16,6 +16,8 @@ ensure_venv "$python" .venv
 mkdir -p var
 export DJANGO_DEBUG=${DJANGO_DEBUG:-true}
 export FAIRWAY_STORE_URL=${FAIRWAY_STORE_URL:-embedded://$PWD/var/store}
+# Three waiting-list notifications in ten fail, to show retries and dead letters at work.
+export SLICES_NOTIFY_FAILURE_RATE=${SLICES_NOTIFY_FAILURE_RATE:-0.3}
 DEMO_PASSWORD=fairway-demo
 
 .venv/bin/python manage.py migrate --noinput

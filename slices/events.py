@@ -56,3 +56,16 @@ class InvoiceIssued(Event):
     student_id: Annotated[str, Tag]
     amount_cents: Annotated[int, Meta(ge=1)]
     description: str
+
+
+class StudentJoinedWaitingList(Event):
+    course_id: Annotated[str, Tag]
+    student_id: Annotated[str, Tag]
+
+
+class WaitingListNotified(Event):
+    """The outbox record of one notification: which waiting students were told the course is
+    full. Appended at most once per job (the automation's idempotency key)."""
+
+    course_id: Annotated[str, Tag]
+    student_ids: list[str]

@@ -1,15 +1,16 @@
 """Fairway's slice framework: typed events, commands that decide over a DCB log, live views,
-projections (persistent views).
+projections (persistent views) and automations.
 
 A slice is one class: a :class:`Command` that reads what its decision needs and returns new
-events, a :class:`View` that folds events into state, or a :class:`Projection` that keeps a read
-model up to date. Events are typed ``msgspec`` structs
+events, a :class:`View` that folds events into state, a :class:`Projection` that keeps a read
+model up to date, or an :class:`Automation` that turns events into jobs. Events are typed ``msgspec`` structs
 whose ``Tag`` fields become the tags DCB queries select on. Pure Python over
 ``fairway_django.dcb``; the Django and DRF integration lives above it. See docs/slices.md.
 """
 
 from __future__ import annotations
 
+from .automations import Automation, InvalidJob, Job, RunningJob
 from .codec import Recorded
 from .commands import Backoff, Command, CommandResult
 from .documents import Documents, Page
@@ -40,6 +41,7 @@ from .projector import ProjectionBusy, ProjectionFailed, catch_up
 from .views import View, ViewResult, compute_view
 
 __all__ = [
+    "Automation",
     "Backoff",
     "Command",
     "CommandResult",
@@ -53,7 +55,9 @@ __all__ = [
     "FairwayError",
     "InvalidDocument",
     "InvalidEventData",
+    "InvalidJob",
     "InvalidSelection",
+    "Job",
     "NotCaughtUp",
     "NotFound",
     "Page",
@@ -66,6 +70,7 @@ __all__ = [
     "Recorded",
     "Registry",
     "Rejected",
+    "RunningJob",
     "SliceImportError",
     "Tag",
     "UnknownEventType",

@@ -32,7 +32,7 @@ from .keyspace import keyspace_of
 from .leases import Lease, now_ms, process_owner
 from .projections import Projection
 from .query import select
-from .tasks import Step, Task
+from .tasks import Step, Task, run_to_head
 
 
 def lease_name(projection: str, generation: int) -> str:
@@ -173,24 +173,14 @@ def catch_up(projection: type[Projection], store: DcbStore) -> int:
     for generation in current:
         task = ProjectionTask(projection, generation, store)
         lease = Lease(keyspace_of(store).lease(task.lease_name), owner, CATCH_UP_LEASE_SECONDS)
-        try:
-            while True:
-                step = task.step(lease)
-                done += step.done
-                if step.change is not None:
-                    step.change.cancel()
-                if step.lost_lease:
-                    raise ProjectionBusy(f"{task.name} is being run by another process")
-                if step.failed:
-                    failure = database.transact(
-                        partial(_failure_of, generations, generation.number)
-                    )
-                    assert failure is not None
-                    raise ProjectionFailed(failure)
-                if step.caught_up or step.finished:
-                    break
-        finally:
-            database.transact(lease.release)
+        step = run_to_head(task, database, lease)
+        done += step.done
+        if step.lost_lease:
+            raise ProjectionBusy(f"{task.name} is being run by another process")
+        if step.failed:
+            failure = database.transact(partial(_failure_of, generations, generation.number))
+            assert failure is not None
+            raise ProjectionFailed(failure)
     return done
 
 

@@ -14,24 +14,26 @@ from typing import Any
 
 from .commands import Command
 from .errors import DuplicateRegistration, UnknownEventType
+from .automations import Automation
 from .events import Event, spec_of
 from .projections import Projection
 from .views import View
 
 Slice = type[Command] | type[View] | type[Projection]
-Registrable = type[Event] | Slice
-_SLICE_BASES: tuple[type, ...] = (Command, View, Projection)
+Registrable = type[Event] | Slice | type[Automation]
+_SLICE_BASES: tuple[type, ...] = (Command, View, Projection, Automation)
 
 
 class Registry:
-    """Event classes by event_type; commands, views and projections by slice name (unique
-    across all three)."""
+    """Event classes by event_type; commands, views, projections and automations by slice
+    name (unique across all four)."""
 
     def __init__(self) -> None:
         self._events: dict[str, type[Event]] = {}
         self._commands: dict[str, type[Command]] = {}
         self._views: dict[str, type[View]] = {}
         self._projections: dict[str, type[Projection]] = {}
+        self._automations: dict[str, type[Automation]] = {}
         self._modules: dict[Any, str] = {}  # each registered class -> the module it came from
 
     @property
@@ -50,6 +52,10 @@ class Registry:
     def projections(self) -> Mapping[str, type[Projection]]:
         return MappingProxyType(self._projections)
 
+    @property
+    def automations(self) -> Mapping[str, type[Automation]]:
+        return MappingProxyType(self._automations)
+
     def register(self, obj: Registrable, module: str | None = None) -> None:
         """Register an event class or a slice (``module``: where it was found,
         named in error messages; its ``__module__`` by default). Registering it again is a
@@ -66,9 +72,12 @@ class Registry:
             self._claim_slice(self._views, obj, module)
         elif issubclass(obj, Projection) and obj is not Projection:
             self._claim_slice(self._projections, obj, module)
+        elif issubclass(obj, Automation) and obj is not Automation:
+            self._claim_slice(self._automations, obj, module)
         else:
             raise TypeError(
-                f"register() takes an Event, Command, View or Projection subclass, not {obj!r}"
+                "register() takes an Event, Command, View, Projection or Automation subclass, "
+                f"not {obj!r}"
             )
 
     def register_module(self, module: ModuleType) -> None:
@@ -87,7 +96,7 @@ class Registry:
         (even when registering or the block fails)."""
         saved = (
             dict(self._events), dict(self._commands), dict(self._views), dict(self._projections),
-            dict(self._modules),
+            dict(self._automations), dict(self._modules),
         )
         try:
             for obj in objs:
@@ -95,7 +104,7 @@ class Registry:
             yield self
         finally:
             (self._events, self._commands, self._views, self._projections,
-             self._modules) = saved
+             self._automations, self._modules) = saved
 
     def event_class(self, name: str) -> type[Event]:
         """The event class registered for event_type ``name``."""
@@ -114,11 +123,16 @@ class Registry:
         ]
         return sorted(found, key=lambda cls: cls.slice_name)
 
-    def _claim_slice(self, table: dict[str, Any], cls: Slice, module: str) -> None:
+    def _claim_slice(
+        self, table: dict[str, Any], cls: Slice | type[Automation], module: str
+    ) -> None:
         name = cls.slice_name
-        for other_kind in (self._commands, self._views, self._projections):
+        for other_kind in (self._commands, self._views, self._projections, self._automations):
             if other_kind is not table and name in other_kind:
                 raise self._duplicate("slice_name", name, other_kind[name], cls, module)
+        if isinstance(cls, type) and issubclass(cls, Automation):  # no route: nothing to serve
+            self._claim(table, name, cls, module, "slice_name")
+            return
         # A command and a view may share a route (POST and GET); a projection's is its own.
         shares = {id(self._commands): self._views, id(self._views): self._commands}.get(id(table))
         for kind in (self._commands, self._views, self._projections):

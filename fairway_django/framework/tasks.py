@@ -14,7 +14,7 @@ import logging
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from concurrent.futures import Future
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from fairway_django.dcb import Position
@@ -123,6 +123,23 @@ def run_task(
     finally:
         if holding:
             _release(database, lease, task)
+
+
+def run_to_head(task: Task, database: Database, lease: Lease) -> Step:
+    """Step ``task`` in this thread until it has caught up, failed, finished or lost its
+    lease, then give the lease back; the last step, with ``done`` counting every step's.
+    For tests, scripts and ``--once``-like jobs that want the work done before going on."""
+    done = 0
+    try:
+        while True:
+            step = task.step(lease)
+            done += step.done
+            if step.change is not None:
+                step.change.cancel()
+            if step.caught_up or step.failed or step.finished or step.lost_lease:
+                return replace(step, done=done, change=None)
+    finally:
+        database.transact(lease.release)
 
 
 def _take(database: Database, lease: Lease) -> bool:

@@ -14,13 +14,14 @@ import os
 import signal
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future
 from contextlib import contextmanager
 from pathlib import Path
 from types import FrameType
+from typing import TypeVar
 
-from django.core.management.base import CommandParser
+from django.core.management.base import CommandError, CommandParser
 
 from ..engine import Database
 from ..framework.keyspace import FrameworkKeyspace
@@ -31,6 +32,24 @@ from ..framework.tasks import RENEWALS_PER_LEASE, Outcome, Report, Task, run_tas
 logger = logging.getLogger("fairway")
 
 VERBOSITY_LEVELS = {0: logging.WARNING, 1: logging.INFO, 2: logging.DEBUG, 3: logging.DEBUG}
+
+
+T = TypeVar("T")
+
+
+def named(known: Mapping[str, T], names: list[str], kind: str) -> list[T]:
+    """The ``kind`` (projections, automations) named, every one when none is; CommandError
+    naming the unknown ones."""
+    if not names:
+        return list(known.values())
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        singular = kind.removesuffix("s")
+        raise CommandError(
+            f"no {singular} named {', '.join(map(repr, unknown))}; the {kind} are: "
+            f"{', '.join(known) or 'none'}"
+        )
+    return [known[name] for name in names]
 
 
 def add_runner_arguments(parser: CommandParser, kind: str) -> None:

@@ -24,10 +24,17 @@ from ..framework import (
     registry,
     run_command,
 )
+from ..framework.automations import Automation
 from ..framework.codec import decode, encode
+from ..framework.keyspace import keyspace_of
+from ..framework.leases import Lease, process_owner
 from ..framework.projections import Projection
 from ..framework.projector import catch_up
 from ..framework.readmodels import ReadModel
+from ..framework.stopping import Stopping
+from ..framework.tasks import run_to_head
+from ..framework.watcher import AutomationWatcher
+from ..framework.workers import JobWorker
 
 if TYPE_CHECKING:
     from django.contrib.auth.base_user import AbstractBaseUser
@@ -159,6 +166,27 @@ class Scenario:
                 f"then_document({projection.__name__}, {key!r}): the document is "
                 f"{document!r}, expected {expected!r}"
             )
+        return self
+
+    def run_jobs(self, *automations: type[Automation]) -> Scenario:
+        """Queue the jobs of the events so far and run every job that is due, in this thread,
+        as ``run_automations --once`` would (a job that fails waits out its backoff, so it is
+        not run again here); then ``then`` checks what the jobs appended."""
+        before = self.store.head()
+        owner = process_owner()
+        for automation in automations:
+            watcher = AutomationWatcher(automation, self.store)
+            lease = Lease(keyspace_of(self.store).lease(watcher.lease_name), owner, 30.0)
+            step = run_to_head(watcher, self.store.database, lease)
+            if step.failed or step.lost_lease:
+                failure = watcher.queue.stats().failure
+                raise AssertionError(
+                    f"run_jobs({automation.__name__}): its watcher stopped: "
+                    f"{failure.error if failure else 'another process holds it'}"
+                )
+        JobWorker(automations, self.store, owner=owner).run(Stopping(), once=True)
+        self._start(f"run_jobs({', '.join(a.__name__ for a in automations)})")
+        self.appended = self._events_after(before)
         return self
 
     def then_status(self, status: int, json: Any = None) -> Scenario:

@@ -11,7 +11,10 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ...framework import registry
+from ...framework import registry, select
+from ...framework.automations import Automation
+from ...framework.jobs import JobQueue
+from ...framework.leases import now_ms
 from ...framework.status import LAG_COUNT_LIMIT, GenerationStatus, projection_statuses
 from ...store import get_store
 
@@ -39,6 +42,35 @@ class Command(BaseCommand):
                     f"    stopped at the {failure.event_type} event at {failure.position}: "
                     f"{failure.error}"
                 ))
+        self.stdout.write("")
+        self.stdout.write("automations:")
+        if not registry.automations:
+            self.stdout.write("  (none)")
+        for name, automation in sorted(registry.automations.items()):
+            self.describe_automation(store, name, automation)
+
+    def describe_automation(self, store: Any, name: str, automation: type[Automation]) -> None:
+        stats = JobQueue(store, automation).stats()
+        lag = sum(1 for _ in store.read(
+            select(*automation.handled_events()).dcb, after=stats.cursor, limit=LAG_COUNT_LIMIT
+        ))
+        self.stdout.write(
+            f"  {name}  cursor {stats.cursor or '-'}  lag {lag:,}"
+            f"{'+' if lag >= LAG_COUNT_LIMIT else ''} events  queued {stats.queued:,}  "
+            f"leased {len(stats.leased)}  dead letters {stats.dead:,}"
+        )
+        for held in stats.leased:
+            expires = max(held.expires_ms - now_ms(), 0) / 1000
+            self.stdout.write(
+                f"    job {held.position} (key {held.key!r}) run by {held.owner}, lease "
+                f"{expires:.1f} s left"
+            )
+        if stats.failure is not None:
+            failure = stats.failure
+            self.stdout.write(self.style.ERROR(
+                f"    watcher stopped at the {failure.event_type} event at {failure.position}: "
+                f"{failure.error}"
+            ))
 
 
 def describe(status: GenerationStatus) -> str:

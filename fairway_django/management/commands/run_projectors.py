@@ -25,7 +25,7 @@ from ...framework.stopping import Stopping, first_of
 from ...framework.tasks import Step, Task
 from ...management.progress import COUNT_LIMIT, ProgressDisplay
 from ...management.runner import (
-    Supervisor, add_runner_arguments, configure_logging, stop_on_signals,
+    Supervisor, add_runner_arguments, configure_logging, named, stop_on_signals,
 )
 from ...store import get_store
 
@@ -86,15 +86,7 @@ class Command(BaseCommand):
             )
 
 
+
 def selected(names: list[str]) -> list[type[Projection]]:
     """The projections named (every one when none is), or CommandError naming the unknown."""
-    known = registry.projections
-    if not names:
-        return list(known.values())
-    unknown = [name for name in names if name not in known]
-    if unknown:
-        raise CommandError(
-            f"no projection named {', '.join(map(repr, unknown))}; the projections are: "
-            f"{', '.join(known) or 'none'}"
-        )
-    return [known[name] for name in names]
+    return named(registry.projections, names, "projections")
