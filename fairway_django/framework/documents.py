@@ -28,9 +28,10 @@ from .errors import InvalidDocument
 
 Document = dict[str, Any]
 LookupValue = str | int | bool | None
-#: The longest document key and the longest text lookup value, in bytes of UTF-8: with the
-#: prefix and tuple encoding, a lookup entry stays well inside the engine's 10,000-byte keys.
-MAX_KEY_BYTES = 1_000
+#: The longest document key and the longest text lookup value, in characters (so at most
+#: 1,000 bytes of UTF-8: a lookup entry stays well inside the engine's 10,000-byte keys, and a
+#: key fits in a URL as a page's cursor, percent-encoded, within servers' request-line limits).
+MAX_KEY_LENGTH = 250
 #: The most documents a page holds.
 MAX_PAGE_SIZE = 1_000
 LOOKUP_TYPES: tuple[type, ...] = (str, int, bool)
@@ -65,9 +66,9 @@ class DocumentKeys:
     def check_key(self, key: object) -> str:
         if not isinstance(key, str) or not key:
             raise InvalidDocument(f"{self.owner}: a document key is non-empty text, not {key!r}")
-        if len(key.encode()) > MAX_KEY_BYTES:
+        if len(key) > MAX_KEY_LENGTH:
             raise InvalidDocument(
-                f"{self.owner}: document key {key[:40]!r}... is over {MAX_KEY_BYTES} bytes"
+                f"{self.owner}: document key {key[:40]!r}... is over {MAX_KEY_LENGTH} characters"
             )
         return key
 
@@ -84,9 +85,10 @@ class DocumentKeys:
             raise InvalidDocument(
                 f"{self.owner}: lookup {name!r} takes {wanted.__name__} values, not {value!r}"
             )
-        if isinstance(value, str) and len(value.encode()) > MAX_KEY_BYTES:
+        if isinstance(value, str) and len(value) > MAX_KEY_LENGTH:
             raise InvalidDocument(
-                f"{self.owner}: the {name!r} value {value[:40]!r}... is over {MAX_KEY_BYTES} bytes"
+                f"{self.owner}: the {name!r} value {value[:40]!r}... is over {MAX_KEY_LENGTH} "
+                "characters"
             )
         return value  # type: ignore[return-value]  # checked against LOOKUP_TYPES above
 

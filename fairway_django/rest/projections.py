@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from django.core.validators import RegexValidator
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,11 +19,12 @@ from rest_framework.views import APIView
 
 from ..conf import fairway_settings
 from ..framework import NotFound
-from ..framework.documents import MAX_KEY_BYTES, MAX_PAGE_SIZE, Document
+from ..framework.documents import MAX_KEY_LENGTH, MAX_PAGE_SIZE, Document
 from ..framework.projections import Projection
 from ..framework.readmodels import DEFAULT_PAGE_SIZE, ReadModel
 from ..store import get_store
 from .errors import exception_handler
+from .schema import NOT_BLANK_TEXT
 from .views import requested_position
 
 CURSOR_PARAMETER = "cursor"
@@ -35,7 +37,14 @@ def lookup_field(kind: type) -> serializers.Field[Any, Any, Any, Any]:
         return serializers.BooleanField(required=False)
     if kind is int:
         return serializers.IntegerField(required=False)
-    return serializers.CharField(required=False, max_length=MAX_KEY_BYTES)
+    return text_field()
+
+
+def text_field() -> serializers.CharField:
+    """A text parameter whose schema says what DRF's CharField takes: no NUL, not blank."""
+    return serializers.CharField(
+        required=False, max_length=MAX_KEY_LENGTH, validators=[RegexValidator(NOT_BLANK_TEXT)]
+    )
 
 
 def filters_serializer(projection: type[Projection]) -> type[serializers.Serializer[Any]]:
@@ -43,7 +52,7 @@ def filters_serializer(projection: type[Projection]) -> type[serializers.Seriali
     fields: dict[str, Any] = {
         name: lookup_field(kind) for name, kind in projection.lookups.items()
     }
-    fields[CURSOR_PARAMETER] = serializers.CharField(required=False, max_length=MAX_KEY_BYTES)
+    fields[CURSOR_PARAMETER] = text_field()
     fields[LIMIT_PARAMETER] = serializers.IntegerField(
         required=False, min_value=1, max_value=MAX_PAGE_SIZE, default=DEFAULT_PAGE_SIZE
     )

@@ -100,7 +100,7 @@ def test_a_document_changed_many_times_in_one_batch_keeps_one_lookup_entry(store
 @pytest.mark.parametrize("document, message", [
     ({"has_free_places": "yes"}, "takes bool values"),
     ({"has_free_places": 1}, "takes bool values"),
-    ({"title": "x" * 1001}, "over 1000 bytes"),
+    ({"title": "x" * 251}, "over 250 characters"),
     ({"blob": "x" * 100_001}, "split it"),
     ({"when": object()}, "not JSON"),
 ])
