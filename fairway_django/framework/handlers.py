@@ -1,15 +1,17 @@
 """``@on(EventClass)``: how views, projections and automations say which method takes which event.
 
-A class marks its methods; ``collect_handlers`` turns the marks into an event class -> method
-name table when the class is defined, so a class that handles one event class in two methods
-fails at import instead of folding it twice.
+A class marks its methods; when the class is defined, ``collect_handlers`` turns the marks into
+an event class -> method name table, so a class that handles one event class in two methods
+fails at import instead of folding it twice. :class:`HandlesEvents` is the base that does it
+for every such kind of slice.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
+from .commands import snake_case
 from .events import Event
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -47,3 +49,22 @@ def collect_handlers(cls: type) -> Mapping[type[Event], str]:
     for base in reversed(cls.__mro__[1:]):
         inherited.update(getattr(base, "handlers", {}))
     return {**inherited, **own}
+
+
+class HandlesEvents:
+    """Base of the slices made of ``@on`` methods: their name and their handlers table."""
+
+    #: The slice's name; defaults to the class name in snake_case.
+    slice_name: ClassVar[str] = ""
+    #: Event class -> the name of the method handling it (filled from the ``@on`` marks).
+    handlers: ClassVar[Mapping[type[Event], str]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "slice_name" not in cls.__dict__:
+            cls.slice_name = snake_case(cls.__name__)
+        cls.handlers = collect_handlers(cls)
+
+    @classmethod
+    def handled_events(cls) -> tuple[type[Event], ...]:
+        return tuple(cls.handlers)

@@ -12,13 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, ClassVar
 
-from .commands import snake_case
 from .documents import LOOKUP_TYPES
-from .events import Event
-from .handlers import collect_handlers
+from .handlers import HandlesEvents
 
 
-class Projection:
+class Projection(HandlesEvents):
     """Base of persistent views. Add ``@on(EventClass)`` methods ``(self, docs, event)`` that
     change documents through ``docs`` (:class:`~.documents.Documents`).
 
@@ -49,18 +47,11 @@ class Projection:
     #: DRF permission and authentication classes; None: DRF's defaults.
     permission_classes: ClassVar[Sequence[type] | None] = None
     authentication_classes: ClassVar[Sequence[type] | None] = None
-    #: The slice's name (the runner's, the status's and the store's); snake_case of the class.
-    slice_name: ClassVar[str] = "projection"
     #: Events per projector transaction; smaller when handlers write big documents.
     batch_size: ClassVar[int] = 500
-    #: Event class -> the name of the method handling it (filled from the ``@on`` marks).
-    handlers: ClassVar[Mapping[type[Event], str]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "slice_name" not in cls.__dict__:
-            cls.slice_name = snake_case(cls.__name__)
-        cls.handlers = collect_handlers(cls)
         if isinstance(cls.version, bool) or not isinstance(cls.version, int) or cls.version < 1:
             raise TypeError(f"{cls.__qualname__}.version must be a whole number >= 1")
         for name, kind in dict(cls.lookups).items():
@@ -73,7 +64,3 @@ class Projection:
             1 <= cls.batch_size <= 10_000
         ):
             raise TypeError(f"{cls.__qualname__}.batch_size must be a whole number, 1 to 10,000")
-
-    @classmethod
-    def handled_events(cls) -> tuple[type[Event], ...]:
-        return tuple(cls.handlers)

@@ -21,6 +21,7 @@ from fairway_django.dcb import Position
 from fairway_django.engine import Database, FDBError
 
 from .leases import Lease
+from .query import EventQuery
 from .stopping import Stopping
 
 logger = logging.getLogger("fairway")
@@ -58,6 +59,8 @@ class Task(ABC):
     name: str
     #: The name of its lease: unique among every kind of task in a store.
     lease_name: str
+    #: The events it follows (progress counts those it has left).
+    query: EventQuery
 
     @abstractmethod
     def step(self, lease: Lease) -> Step:

@@ -17,13 +17,11 @@ from typing import Any, ClassVar
 from fairway_django.dcb import DcbStore, Position, Query
 
 from .codec import decode
-from .commands import snake_case
 from .errors import InvalidSelection, NotCaughtUp, NotFound
-from .events import Event
-from .handlers import collect_handlers
+from .handlers import HandlesEvents
 from .query import EventQuery, select
 
-class View:
+class View(HandlesEvents):
     """Base of live views. Override ``initial`` and add ``@on(EventClass)`` methods.
 
     Example::
@@ -48,21 +46,6 @@ class View:
     #: DRF permission and authentication classes; None: DRF's defaults.
     permission_classes: ClassVar[Sequence[type] | None] = None
     authentication_classes: ClassVar[Sequence[type] | None] = None
-    #: The slice's name; defaults to the class name in snake_case.
-    slice_name: ClassVar[str] = "view"
-    #: Event class -> the name of the method handling it (filled from the ``@on`` marks).
-    handlers: ClassVar[Mapping[type[Event], str]] = {}
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        if "slice_name" not in cls.__dict__:
-            cls.slice_name = snake_case(cls.__name__)
-        cls.handlers = collect_handlers(cls)
-
-    @classmethod
-    def handled_events(cls) -> tuple[type[Event], ...]:
-        return tuple(cls.handlers)
-
     # ``*args`` only so that type checkers accept an initial() naming the view's parameters.
     def initial(self, *args: Any, **params: Any) -> Any:
         """The state before any event; ``params`` are the view's parameters."""

@@ -23,11 +23,14 @@ from typing import TypeVar
 
 from django.core.management.base import CommandError, CommandParser
 
+from ..conf import fairway_settings
+from ..dcb import DcbStore
 from ..engine import Database
-from ..framework.keyspace import FrameworkKeyspace
+from ..framework.keyspace import FrameworkKeyspace, keyspace_of
 from ..framework.leases import Lease
 from ..framework.stopping import Stopping
-from ..framework.tasks import RENEWALS_PER_LEASE, Outcome, Report, Task, run_task
+from ..framework.tasks import RENEWALS_PER_LEASE, Outcome, Report, Step, Task, run_task
+from .progress import COUNT_LIMIT, ProgressDisplay
 
 logger = logging.getLogger("fairway")
 
@@ -96,6 +99,22 @@ def stop_on_signals(stopping: Stopping) -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
+
+
+def supervise(store: DcbStore, stopping: Stopping, *, once: bool, owner: str
+              ) -> tuple[Supervisor, ProgressDisplay]:
+    """A supervisor of tasks on ``store``, and the progress display it reports to, which counts
+    the events a catching-up task has left by its query."""
+
+    def remaining(task: Task, step: Step) -> int:
+        return sum(1 for _ in store.read(task.query.dcb, after=step.position, limit=COUNT_LIMIT))
+
+    display = ProgressDisplay(remaining)
+    supervisor = Supervisor(
+        store.database, owner, fairway_settings.LEASE_SECONDS, stopping, display,
+        keyspace_of(store), once=once,
+    )
+    return supervisor, display
 
 
 class Supervisor:

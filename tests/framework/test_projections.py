@@ -254,9 +254,13 @@ def test_reading_your_write_waits_for_the_projection(store: DcbStore) -> None:
     assert result.position is not None
     with pytest.raises(NotCaughtUp, match="run_projectors"):
         seminars.wait_for(result.position, timeout=0.2)
-    threading.Timer(0.2, catch_up, (Seminars, store)).start()
-    seminars.wait_for(result.position, timeout=10)
-    assert seminars.get("c0000")["students"] == 1  # type: ignore[index]
+    runner = threading.Timer(0.2, catch_up, (Seminars, store))
+    runner.start()
+    try:
+        seminars.wait_for(result.position, timeout=10)
+        assert seminars.get("c0000")["students"] == 1  # type: ignore[index]
+    finally:
+        runner.join()  # it gives its lease back after the batch: let it, before the store closes
 
 
 def test_a_projection_another_process_runs_is_left_alone(store: DcbStore) -> None:

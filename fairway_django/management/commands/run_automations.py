@@ -17,18 +17,16 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...conf import fairway_settings
 from ...framework import registry
 from ...framework.automations import Automation
-from ...framework.keyspace import keyspace_of
 from ...framework.leases import process_owner
 from ...framework.stopping import Stopping
-from ...framework.tasks import Step, Task
+from ...framework.tasks import Task
 from ...framework.watcher import AutomationWatcher
 from ...framework.workers import JobReport, JobWorker
-from ...management.progress import COUNT_LIMIT, LOG_EVERY_SECONDS, ProgressDisplay
+from ...management.progress import LOG_EVERY_SECONDS
 from ...management.runner import (
-    Supervisor, add_runner_arguments, configure_logging, named, stop_on_signals,
+    add_runner_arguments, configure_logging, named, stop_on_signals, supervise,
 )
 from ...store import get_store
 
@@ -62,18 +60,7 @@ class Command(BaseCommand):
         store = get_store()
         stopping = Stopping()
         owner = process_owner()
-
-        def remaining(task: Task, step: Step) -> int:
-            assert isinstance(task, AutomationWatcher)
-            return sum(1 for _ in store.read(
-                task.query.dcb, after=step.position, limit=COUNT_LIMIT
-            ))
-
-        display = ProgressDisplay(remaining)
-        supervisor = Supervisor(
-            store.database, owner, fairway_settings.LEASE_SECONDS, stopping, display,
-            keyspace_of(store), once=once,
-        )
+        supervisor, display = supervise(store, stopping, once=once, owner=owner)
         tally = JobTally()
         watchers: list[Task] = [AutomationWatcher(cls, store) for cls in automations]
         runners = [

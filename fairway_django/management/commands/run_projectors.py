@@ -14,18 +14,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from ...conf import fairway_settings
 from ...framework import registry
 from ...framework.generations import Generations
-from ...framework.keyspace import keyspace_of
 from ...framework.leases import process_owner
 from ...framework.projections import Projection
 from ...framework.projector import ProjectionTask
 from ...framework.stopping import Stopping, first_of
-from ...framework.tasks import Step, Task
-from ...management.progress import COUNT_LIMIT, ProgressDisplay
+from ...framework.tasks import Task
 from ...management.runner import (
-    Supervisor, add_runner_arguments, configure_logging, named, stop_on_signals,
+    add_runner_arguments, configure_logging, named, stop_on_signals, supervise,
 )
 from ...store import get_store
 
@@ -48,18 +45,7 @@ class Command(BaseCommand):
         projections = selected(names)
         store = get_store()
         stopping = Stopping()
-
-        def remaining(task: Task, step: Step) -> int:
-            assert isinstance(task, ProjectionTask)
-            return sum(1 for _ in store.read(
-                task.query.dcb, after=step.position, limit=COUNT_LIMIT
-            ))
-
-        display = ProgressDisplay(remaining)
-        supervisor = Supervisor(
-            store.database, process_owner(), fairway_settings.LEASE_SECONDS, stopping, display,
-            keyspace_of(store), once=once,
-        )
+        supervisor, display = supervise(store, stopping, once=once, owner=process_owner())
 
         def discover() -> tuple[list[Task], Future[None] | None]:
             def prepare(tr: Any) -> tuple[list[Task], Future[None] | None]:
