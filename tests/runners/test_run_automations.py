@@ -6,26 +6,12 @@ from __future__ import annotations
 import signal
 import time
 from pathlib import Path
-from typing import Any
 
-import pytest
-
-from fairway_django.dcb import DcbStore, Query, QueryItem, open_store
+from fairway_django.dcb import DcbStore, Query, QueryItem
 from fairway_django.framework.codec import encode
 from fairway_django.framework.jobs import JobQueue
-from tests.runners.process import ManagePy, run, runner_env, wait_until
-from tests.runners.slices import Counted, Echo
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return runner_env(tmp_path)
-
-
-@pytest.fixture
-def store(env: dict[str, str]) -> Any:
-    with open_store(env["FAIRWAY_STORE_URL"]) as opened:
-        yield opened
+from .process import ManagePy, run, wait_until
+from .slices import Counted, Echo
 
 
 def jobs(store: DcbStore, *keys: str) -> None:

@@ -10,30 +10,17 @@ import time
 from pathlib import Path
 from typing import Any
 
-import pytest
-
-from fairway_django.dcb import DcbStore, open_store
+from fairway_django.dcb import DcbStore
 from fairway_django.framework.codec import encode
 from fairway_django.framework.generations import Generations
 from fairway_django.framework.keyspace import keyspace_of
 from fairway_django.framework.leases import read_holder
 from fairway_django.framework.projector import lease_name
 from fairway_django.framework.readmodels import ReadModel
-from tests.runners.process import ManagePy, runner_env, run, wait_until
-from tests.runners.slices import Counted, Tally
+from .process import ManagePy, run, runner_env, wait_until
+from .slices import Counted, Tally
 
 KEYS = [f"k{i:02}" for i in range(40)]
-
-
-@pytest.fixture
-def env(tmp_path: Path) -> dict[str, str]:
-    return runner_env(tmp_path)
-
-
-@pytest.fixture
-def store(env: dict[str, str]) -> Any:
-    with open_store(env["FAIRWAY_STORE_URL"]) as opened:
-        yield opened
 
 
 def append_counts(store: DcbStore, count: int, rng: random.Random) -> list[Counted]:
