@@ -16,23 +16,23 @@ are recorded, and the next runner start (or ``skip_projection_event``) tries aga
 
 from __future__ import annotations
 
-import traceback
 from collections.abc import Mapping
 from functools import partial
 
 from fairway_django.dcb import DcbStore, SequencedEvent
-from fairway_django.engine import Transaction, TransactionTooLarge, TransactionTooOld
+from fairway_django.engine import Transaction
 
+from .batches import BatchTask, handler_failed
 from .codec import decode
 from .documents import Documents
+from .errors import FairwayError
 from .events import Event
 from .generations import Failure, Generation, Generations
-from .errors import FairwayError
 from .keyspace import keyspace_of
-from .leases import Lease, now_ms, process_owner
+from .leases import Lease, process_owner
 from .projections import Projection
 from .query import select
-from .tasks import Step, Task, run_to_head
+from .tasks import Step, run_to_head
 
 
 def lease_name(projection: str, generation: int) -> str:
@@ -40,15 +40,7 @@ def lease_name(projection: str, generation: int) -> str:
     return f"projection:{projection}@{generation}"
 
 
-class HandlerFailed(Exception):  # noqa: N818 (carries a failure out of the transaction)
-    def __init__(self, failure: Failure, applied: int) -> None:
-        super().__init__(failure.error)
-        self.failure = failure
-        #: How many of the batch's events came before the one that failed.
-        self.applied = applied
-
-
-class ProjectionTask(Task):
+class ProjectionTask(BatchTask):
     """Keeps generation ``generation`` of ``projection`` up to date in ``store``."""
 
     def __init__(
@@ -66,27 +58,10 @@ class ProjectionTask(Task):
         )
         self.batch_size = projection.batch_size
 
-    def step(self, lease: Lease) -> Step:
-        database = self.store.database
-        try:
-            return database.transact(partial(self._batch, lease=lease, limit=self.batch_size))
-        except HandlerFailed as failed:
-            done = 0
-            if failed.applied:  # the events before the failing one still take effect
-                done = database.transact(
-                    partial(self._batch, lease=lease, limit=failed.applied)
-                ).done
-            database.transact(
-                lambda tr: self.generations.record_failure(tr, self.generation, failed.failure)
-            )
-            return Step(done, None, caught_up=False, failed=True)
-        except (TransactionTooLarge, TransactionTooOld):
-            if self.batch_size == 1:
-                raise
-            self.batch_size = max(1, self.batch_size // 2)  # handlers wrote too much, or slowly
-            return Step(0, None, caught_up=False)
+    def record_failure(self, tr: Transaction, failure: Failure) -> None:
+        self.generations.record_failure(tr, self.generation, failure)
 
-    def _batch(self, tr: Transaction, lease: Lease, limit: int) -> Step:
+    def batch(self, tr: Transaction, lease: Lease, limit: int) -> Step:
         if not lease.take(tr):
             return Step(0, None, caught_up=False, lost_lease=True)
         generations = self.generations
@@ -127,11 +102,7 @@ def _apply(
         event = decode(sequenced, classes).event
         getattr(projection, projection.handlers[type(event)])(documents, event)
     except Exception as error:
-        failure = Failure(
-            str(sequenced.position), sequenced.event.type, f"{type(error).__name__}: {error}",
-            traceback.format_exc(), now_ms(),
-        )
-        raise HandlerFailed(failure, applied) from error
+        raise handler_failed(sequenced, error, applied) from error
 
 
 class ProjectionFailed(FairwayError):

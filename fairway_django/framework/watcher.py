@@ -17,24 +17,20 @@ tries the event again; ``JobQueue.skip_failed_event`` skips it.
 from __future__ import annotations
 
 import logging
-import traceback
 from collections.abc import Mapping
-from functools import partial
 
 from fairway_django.dcb import DcbStore, Position, SequencedEvent
-from fairway_django.engine import Transaction, TransactionTooLarge, TransactionTooOld
+from fairway_django.engine import Transaction
 
-from .automations import (
-    MAX_ERROR_BYTES, MAX_TRACEBACK_BYTES, Automation, InvalidJob, encoded_data, shortened,
-)
+from .automations import Automation, InvalidJob, encoded_data
+from .batches import BatchTask, handler_failed
 from .codec import decode
 from .events import Event
 from .generations import Failure
 from .jobs import JobQueue
-from .leases import Lease, now_ms
-from .projector import HandlerFailed
+from .leases import Lease
 from .query import select
-from .tasks import Step, Task
+from .tasks import Step
 
 logger = logging.getLogger("fairway")
 
@@ -44,7 +40,7 @@ def watcher_lease_name(automation: str) -> str:
     return f"automation:{automation}"
 
 
-class AutomationWatcher(Task):
+class AutomationWatcher(BatchTask):
     """Queues the jobs of ``automation`` for the events appended to ``store``."""
 
     def __init__(self, automation: type[Automation], store: DcbStore) -> None:
@@ -60,29 +56,14 @@ class AutomationWatcher(Task):
         self.query = select(*automation.handled_events())
         self.batch_size = automation.batch_size
 
-    def step(self, lease: Lease) -> Step:
-        database = self.store.database
-        try:
-            return database.transact(partial(self._batch, lease=lease, limit=self.batch_size))
-        except HandlerFailed as failed:
-            done = 0
-            if failed.applied:  # the events before the failing one still make their jobs
-                done = database.transact(
-                    partial(self._batch, lease=lease, limit=failed.applied)
-                ).done
-            database.transact(lambda tr: self.queue.record_failure(tr, failed.failure))
-            logger.error(
-                "%s: stopped at the %s event at %s: %s", self.name, failed.failure.event_type,
-                failed.failure.position, failed.failure.error,
-            )
-            return Step(done, None, caught_up=False, failed=True)
-        except (TransactionTooLarge, TransactionTooOld):
-            if self.batch_size == 1:
-                raise
-            self.batch_size = max(1, self.batch_size // 2)  # big jobs, or slow handlers
-            return Step(0, None, caught_up=False)
+    def record_failure(self, tr: Transaction, failure: Failure) -> None:
+        self.queue.record_failure(tr, failure)
+        logger.error(
+            "%s: stopped at the %s event at %s: %s", self.name, failure.event_type,
+            failure.position, failure.error,
+        )
 
-    def _batch(self, tr: Transaction, lease: Lease, limit: int) -> Step:
+    def batch(self, tr: Transaction, lease: Lease, limit: int) -> Step:
         if not lease.take(tr):
             return Step(0, None, caught_up=False, lost_lease=True)
         queue = self.queue
@@ -127,9 +108,4 @@ def _job_of(
                 f"{error}"
             ) from None
     except Exception as error:
-        failure = Failure(
-            str(position), stored.type,
-            shortened(f"{type(error).__name__}: {error}", MAX_ERROR_BYTES),
-            shortened(traceback.format_exc(), MAX_TRACEBACK_BYTES, keep_end=True), now_ms(),
-        )
-        raise HandlerFailed(failure, applied) from error
+        raise handler_failed(sequenced, error, applied) from error
