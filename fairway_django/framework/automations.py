@@ -22,10 +22,10 @@ from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias, Union
 
 import msgspec
 
-from .commands import Backoff, snake_case
+from .commands import Backoff
 from .errors import FairwayError
 from .events import Event
-from .handlers import collect_handlers
+from .handlers import HandlesEvents
 
 if TYPE_CHECKING:
     from fairway_django.dcb import DcbStore, Position
@@ -74,7 +74,7 @@ class RunningJob:
     store: DcbStore
 
 
-class Automation:
+class Automation(HandlesEvents):
     """Base of automations. Add ``@on(EventClass)`` methods ``(self, event) -> Job | None`` and
     override ``perform``.
 
@@ -100,16 +100,8 @@ class Automation:
     job_lease_seconds: ClassVar[float] = 30.0
     #: Events per watcher transaction.
     batch_size: ClassVar[int] = 500
-    #: The slice's name (its queue's, the runner's and the status's); snake_case of the class.
-    slice_name: ClassVar[str] = "automation"
-    #: Event class -> the name of the method handling it (filled from the ``@on`` marks).
-    handlers: ClassVar[Mapping[type[Event], str]] = {}
-
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        if "slice_name" not in cls.__dict__:
-            cls.slice_name = snake_case(cls.__name__)
-        cls.handlers = collect_handlers(cls)
         if not (isinstance(cls.job_lease_seconds, (int, float)) and cls.job_lease_seconds > 0):
             raise TypeError(
                 f"{cls.__qualname__}.job_lease_seconds must be a positive number of seconds, "
@@ -117,10 +109,6 @@ class Automation:
             )
         if not isinstance(cls.retry, Backoff):
             raise TypeError(f"{cls.__qualname__}.retry must be a Backoff, not {cls.retry!r}")
-
-    @classmethod
-    def handled_events(cls) -> tuple[type[Event], ...]:
-        return tuple(cls.handlers)
 
     def job_for(self, event: Event) -> Job | None:
         """The job the handler of ``event``'s class asks for (None: none)."""
