@@ -93,7 +93,7 @@ for _name in ("IDEMPOTENCY_KEY_TTL", "IDEMPOTENCY_WAIT", "MIN_POSITION_TIMEOUT",
         FAIRWAY[_name] = env.float(f"FAIRWAY_{_name}")
 
 # The example domain's own: the share of waiting-list notifications that fail (a flaky
-# notification service), to see retries and dead letters at work (slices/notify_waiting_list.py).
+# notification service), to see retries and dead letters at work (slices/waiting_list_notifier.py).
 SLICES_NOTIFY_FAILURE_RATE = env.float("SLICES_NOTIFY_FAILURE_RATE", default=0.0)
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -14,7 +14,8 @@ from .events import (
     CourseCapacityChanged, CourseDefined, StudentJoinedWaitingList, StudentSubscribedToCourse,
     WaitingListNotified,
 )
-from .notify_waiting_list import NotifyWaitingList, WaitingListNotifier
+from .notify_waiting_list import NotifyWaitingList
+from .waiting_list_notifier import WaitingListNotifier
 
 ALGEBRA = CourseDefined(course_id="c1", title="Algebra", capacity=2)
 
