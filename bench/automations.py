@@ -32,7 +32,7 @@ import os
 import random
 import signal
 import time
-from multiprocessing.synchronize import Event as EventFlag
+from multiprocessing.connection import Connection
 from typing import Annotated, Any
 
 from bench._timing import fan_out, machine, percentile, scratch_dir
@@ -108,14 +108,14 @@ def drain(index: int, barrier: Any, url: str) -> tuple[int, float]:
         return done, time.perf_counter() - started
 
 
-def serve(url: str, role: str, lease: float, ready: EventFlag) -> None:
+def serve(url: str, role: str, lease: float, ready: Connection) -> None:
     """In a process of its own: a watcher or a worker of Reported, until SIGTERM. (Not a shared
     stop event: killing a process that waits on one leaves the event broken for the others.)"""
     Reported.job_lease_seconds = lease
     stopping = Stopping()
     signal.signal(signal.SIGTERM, lambda *_: stopping.set())
     with open_store(url) as store:
-        ready.set()
+        ready.send(True)
         if role == "watcher":
             watch(store, Reported, stopping, once=False)
         else:
@@ -134,12 +134,11 @@ class Children:
         self.processes: list[multiprocessing.process.BaseProcess] = []
 
     def start(self, role: str) -> multiprocessing.process.BaseProcess:
-        ready = self.ctx.Event()
-        process = self.ctx.Process(target=serve, args=(
-            self.url, role, self.lease, ready))
+        ready, child_end = self.ctx.Pipe(duplex=False)  # a pipe: no semaphore for kill to leak
+        process = self.ctx.Process(target=serve, args=(self.url, role, self.lease, child_end))
         process.start()
         self.processes.append(process)
-        if not ready.wait(60):
+        if not ready.poll(60):
             raise RuntimeError(f"the {role} process did not start")
         return process
 

@@ -89,8 +89,7 @@ class ProjectionTask(BatchTask):
             tr.clear(generations.failure_key(self.generation))  # fixed: applies again
         if caught_up and generation.state == "building":
             generations.switch(tr, self.generation)
-        change = tr.watch(self.store.keyspace.head) if caught_up else None
-        return Step(len(events), position, caught_up, change)
+        return Step(len(events), position, caught_up)
 
 
 def _apply(

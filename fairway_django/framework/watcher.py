@@ -16,7 +16,6 @@ tries the event again; ``JobQueue.skip_failed_event`` skips it.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping
 
 from fairway_django.dcb import DcbStore, Position, SequencedEvent
@@ -31,8 +30,6 @@ from .jobs import JobQueue
 from .leases import Lease
 from .query import select
 from .tasks import Step
-
-logger = logging.getLogger("fairway")
 
 
 def watcher_lease_name(automation: str) -> str:
@@ -58,10 +55,6 @@ class AutomationWatcher(BatchTask):
 
     def record_failure(self, tr: Transaction, failure: Failure) -> None:
         self.queue.record_failure(tr, failure)
-        logger.error(
-            "%s: stopped at the %s event at %s: %s", self.name, failure.event_type,
-            failure.position, failure.error,
-        )
 
     def batch(self, tr: Transaction, lease: Lease, limit: int) -> Step:
         if not lease.take(tr):
@@ -85,8 +78,7 @@ class AutomationWatcher(BatchTask):
             queue.set_cursor(tr, position)
         if events and tr.snapshot.get(queue.failure_key) is not None:
             tr.clear(queue.failure_key)  # fixed: it goes on
-        change = tr.watch(self.store.keyspace.head) if caught_up else None
-        return Step(len(events), position, caught_up, change)
+        return Step(len(events), position, caught_up)
 
 
 def _job_of(

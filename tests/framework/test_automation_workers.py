@@ -318,7 +318,7 @@ def test_every_job_ends_when_commits_fail(faulty_store: DcbStore, journal_path: 
     queue = JobQueue(faulty_store, Chores)
     with running(faulty_store, [Chores], count=2):
         wait_until(lambda: ended(journal_path, *range(60)) and queue.stats().queued == 0,
-                   "every job to end", timeout=120)
+                   "every job to end", timeout=90)
     assert queue.jobs() == [] and queue.dead_letters() == []
     assert queue.stats().dead == 0
     for n in range(0, 60, 5):  # attempt 1 fails (or its lease was lost): never ends on it
