@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run the example project on this machine, with the embedded event store in var/store:
-# creates .venv (Python 3.11) on first run, migrates Django's tables, creates the API user
-# `demo` with a token, then runs the web server on http://127.0.0.1:8000/, the projectors and
+# creates .venv (Python 3.11) on first run, migrates Django's tables, creates the user `demo`
+# (the API's, with a token, and the admin's), then runs the web server on http://127.0.0.1:8000/, the projectors and
 # the automation worker together (Procfile); Ctrl-C stops all of them.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -21,13 +21,15 @@ export SLICES_NOTIFY_FAILURE_RATE=${SLICES_NOTIFY_FAILURE_RATE:-0.3}
 DEMO_PASSWORD=fairway-demo
 
 .venv/bin/python manage.py migrate --noinput
-# The demo user is created once; later runs find it and print its token again.
+# The demo user is created once (a superuser, so it can log in to the admin and act there);
+# later runs find it and print its token again.
 token=$(.venv/bin/python manage.py shell --no-imports -c "
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 user, created = get_user_model().objects.get_or_create(username='demo')
 if created:
     user.set_password('$DEMO_PASSWORD')
+    user.is_staff = user.is_superuser = True
     user.save()
 print(Token.objects.get_or_create(user=user)[0].key)
 ")
@@ -37,8 +39,8 @@ cat <<INFO
 Fairway demo, events stored at $FAIRWAY_STORE_URL
   Store:     $api/fairway/health/  (a round trip to the store)
   API docs:  $api/docs/  (Authorize with: Token $token)
-  Admin:     http://127.0.0.1:8000/admin/  (create a user: .venv/bin/python manage.py createsuperuser)
-  API user:  demo, password $DEMO_PASSWORD, token $token
+  Admin:     http://127.0.0.1:8000/admin/fairway/  (events, projections, automations)
+  User:      demo, password $DEMO_PASSWORD (API and admin), token $token
 
 Try it (docs/example.md walks through more):
   export TOKEN=$token

@@ -84,7 +84,7 @@ def wheel(source: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
-def test_the_wheel_holds_the_app_its_types_and_templates_and_nothing_else(
+def test_the_wheel_holds_the_app_its_types_templates_and_static_files_and_nothing_else(
     wheel: Path, source: Path
 ) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
@@ -96,9 +96,15 @@ def test_the_wheel_holds_the_app_its_types_and_templates_and_nothing_else(
         path.relative_to(source).as_posix() for path in package.rglob("*.py")
         if "__pycache__" not in path.parts
     }
-    templates = {path.relative_to(source).as_posix() for path in package.glob("scaffold/*")}
+    templates = {
+        path.relative_to(source).as_posix()
+        for pattern in ("scaffold/*", "templates/admin/fairway/*", "static/fairway/*")
+        for path in package.glob(pattern)
+    }
     assert templates >= {
         "fairway_django/scaffold/command.py-tpl", "fairway_django/scaffold/view.py-tpl",
+        "fairway_django/templates/admin/fairway/events.html",
+        "fairway_django/static/fairway/admin.css",
     }
     assert {name for name in names if name.startswith("fairway_django/")} == (
         modules | templates | {"fairway_django/py.typed"}

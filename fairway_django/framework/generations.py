@@ -120,6 +120,19 @@ class Generations:
         tr.clear(self.failure_key(number))
         return failure
 
+    def skip_failed(self, tr: Transaction, number: int | None = None) -> tuple[int, Failure]:
+        """:meth:`skip` generation ``number``'s failed event, or with None the first failed
+        generation's; returns the generation's number and the failure skipped."""
+        if number is None:
+            failed = [
+                g.number for g in self.catalog(tr).generations
+                if self.failure(tr, g.number) is not None
+            ]
+            if not failed:
+                raise GenerationError(f"no generation of {self.name!r} has a failed event")
+            number = failed[0]
+        return number, self.skip(tr, number)
+
     def prepare(self, tr: Transaction, version: int) -> list[Generation]:
         """The generations a runner of ``version`` keeps up to date, creating the first one
         (serving) or a new one for a new version (building) when there is none."""

@@ -1,8 +1,8 @@
-"""How far behind each projection generation is, and why it stopped: for ``fairway_status``
-and the admin.
+"""How far behind each projection generation and each automation is, and why it stopped: for
+``fairway_status`` and the admin.
 
-Lag is counted, not estimated: the events the generation handles after its checkpoint, up to
-``LAG_COUNT_LIMIT`` (a bounded read), and the age of the oldest of them.
+Lag is counted, not estimated: the events a generation (or an automation's watcher) handles
+after its checkpoint, up to ``LAG_COUNT_LIMIT`` (a bounded read), and the age of the oldest.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from fairway_django.dcb import DcbStore, Position, Query
 from fairway_django.engine import Transaction
 
 from .codec import OCCURRED_AT_KEY
+from .automations import Automation, QueueStats
 from .generations import Failure, Generation, Generations, projection_names
 from .keyspace import keyspace_of
+from .jobs import JobQueue
 from .leases import Holder, now_ms, read_holder
 from .projections import Projection
 from .projector import lease_name
@@ -75,14 +77,51 @@ def _status(
 
     checkpoint, failure, holder = store.database.transact(read)
     query = Query.all() if cls is None else select(*cls.handled_events()).dcb
+    count, seconds = lag(store, query, checkpoint)
+    return GenerationStatus(
+        generations.name, cls, generation, checkpoint, count, seconds, failure, holder
+    )
+
+
+@dataclass(frozen=True)
+class AutomationStatus:
+    automation: type[Automation]
+    queue: QueueStats
+    #: Handled events after the watcher's cursor (at most LAG_COUNT_LIMIT), and the oldest's age.
+    lag_events: int
+    lag_seconds: float | None
+
+    @property
+    def name(self) -> str:
+        return self.automation.slice_name
+
+
+def automation_statuses(
+    store: DcbStore, automations: dict[str, type[Automation]]
+) -> list[AutomationStatus]:
+    """Every automation in the code, by name: its queue and its watcher's lag."""
+    found = []
+    for _name, automation in sorted(automations.items()):
+        stats = JobQueue(store, automation).stats()
+        query = select(*automation.handled_events()).dcb
+        found.append(AutomationStatus(automation, stats, *lag(store, query, stats.cursor)))
+    return found
+
+
+def lag(store: DcbStore, query: Query, after: Position | None) -> tuple[int, float | None]:
+    """How many events matching ``query`` follow ``after`` (counted up to LAG_COUNT_LIMIT), and
+    how old the first of them is in seconds (None when none waits or it records no time)."""
     count, oldest = 0, None
-    for sequenced in store.read(query, after=checkpoint, limit=LAG_COUNT_LIMIT):
+    for sequenced in store.read(query, after=after, limit=LAG_COUNT_LIMIT):
         if oldest is None:
             oldest = (sequenced.event.metadata or {}).get(OCCURRED_AT_KEY)
         count += 1
-    return GenerationStatus(
-        generations.name, cls, generation, checkpoint, count, _age(oldest), failure, holder
-    )
+    return count, _age(oldest)
+
+
+def lag_text(count: int) -> str:
+    """A lag count as status shows it: "100,000+" once it reaches the counting limit."""
+    return f"{count:,}" + ("+" if count >= LAG_COUNT_LIMIT else "")
 
 
 def _age(occurred_at: str | None) -> float | None:

@@ -11,11 +11,15 @@ from typing import Any
 
 from django.core.management.base import BaseCommand
 
-from ...framework import registry, select
-from ...framework.automations import Automation
-from ...framework.jobs import JobQueue
+from ...framework import registry
 from ...framework.leases import now_ms
-from ...framework.status import LAG_COUNT_LIMIT, GenerationStatus, projection_statuses
+from ...framework.status import (
+    AutomationStatus,
+    GenerationStatus,
+    automation_statuses,
+    lag_text,
+    projection_statuses,
+)
 from ...store import get_store
 
 
@@ -46,18 +50,15 @@ class Command(BaseCommand):
         self.stdout.write("automations:")
         if not registry.automations:
             self.stdout.write("  (none)")
-        for name, automation in sorted(registry.automations.items()):
-            self.describe_automation(store, name, automation)
+        for automation in automation_statuses(store, dict(registry.automations)):
+            self.describe_automation(automation)
 
-    def describe_automation(self, store: Any, name: str, automation: type[Automation]) -> None:
-        stats = JobQueue(store, automation).stats()
-        lag = sum(1 for _ in store.read(
-            select(*automation.handled_events()).dcb, after=stats.cursor, limit=LAG_COUNT_LIMIT
-        ))
+    def describe_automation(self, status: AutomationStatus) -> None:
+        stats = status.queue
         self.stdout.write(
-            f"  {name}  cursor {stats.cursor or '-'}  lag {lag:,}"
-            f"{'+' if lag >= LAG_COUNT_LIMIT else ''} events  queued {stats.queued:,}  "
-            f"leased {len(stats.leased)}  dead letters {stats.dead:,}"
+            f"  {status.name}  cursor {stats.cursor or '-'}  lag {lag_text(status.lag_events)}"
+            f" events  queued {stats.queued:,}  leased {len(stats.leased)}  "
+            f"dead letters {stats.dead:,}"
         )
         for held in stats.leased:
             expires = max(held.expires_ms - now_ms(), 0) / 1000
@@ -75,7 +76,7 @@ class Command(BaseCommand):
 
 def describe(status: GenerationStatus) -> str:
     generation = status.generation
-    lag = f"{status.lag_events:,}" + ("+" if status.lag_events >= LAG_COUNT_LIMIT else "")
+    lag = lag_text(status.lag_events)
     if status.lag_seconds is not None:
         lag += f" events, oldest {status.lag_seconds:,.1f} s"
     else:

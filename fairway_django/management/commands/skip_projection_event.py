@@ -30,20 +30,10 @@ class Command(BaseCommand):
         store = get_store()
         generations = Generations(store, name)
 
-        def skip(tr: Any) -> tuple[int, Any]:
-            number = generation
-            if number is None:
-                failed = [
-                    g.number for g in generations.catalog(tr).generations
-                    if generations.failure(tr, g.number) is not None
-                ]
-                if not failed:
-                    raise GenerationError(f"no generation of {name!r} has a failed event")
-                number = failed[0]
-            return number, generations.skip(tr, number)
-
         try:
-            number, failure = store.database.transact(skip)
+            number, failure = store.database.transact(
+                lambda tr: generations.skip_failed(tr, generation)
+            )
         except GenerationError as error:
             raise CommandError(str(error)) from None
         self.stdout.write(
