@@ -5,9 +5,11 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Iterator
+from io import StringIO
 
 import pytest
 from django.contrib.admin.models import LogEntry
+from django.core.management import CommandError, call_command
 from django.test import Client
 
 from fairway_django.dcb import DcbStore
@@ -161,3 +163,15 @@ def test_unknown_projections_and_generations(admin_client: Client, store: DcbSto
     assert "ourse_list has no generation 9" in missing.content.decode()  # capfirst
     refused = admin_client.get(f"{PROJECTIONS}course_list/drop/")
     assert refused.status_code == 400 and "is in the code" in refused.content.decode()
+
+
+def test_the_command_line_skips_as_the_admin_does(store: DcbStore, picky: type[Picky]) -> None:
+    define(store, "poison", "fine")
+    with pytest.raises(ProjectionFailed):
+        catch_up(Picky, store)
+    out = StringIO()
+    call_command("skip_projection_event", "picky", stdout=out)
+    assert "picky@1: skipped the CourseDefined event at" in out.getvalue()
+    assert catch_up(Picky, store) == 1
+    with pytest.raises(CommandError, match="no generation of 'picky' has a failed event"):
+        call_command("skip_projection_event", "picky")
