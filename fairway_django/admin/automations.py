@@ -84,22 +84,10 @@ class AutomationAdmin(StoreAdmin):
         return self._on_letter(request, name, position, replay=False)
 
     def replay_all_view(self, request: HttpRequest, name: str) -> HttpResponse:
-        queue = JobQueue(get_store(), self._automation(name))
-        return self.action(
-            request, permission="replay_job", subject=Automation(name=name),
-            question=f"Queue every dead letter of {name} again, attempts from zero?",
-            perform=lambda: f"{name}: replayed {queue.replay_all():,} dead letters",
-            back=self.url("detail", name),
-        )
+        return self._on_all_letters(request, name, replay=True)
 
     def discard_all_view(self, request: HttpRequest, name: str) -> HttpResponse:
-        queue = JobQueue(get_store(), self._automation(name))
-        return self.action(
-            request, permission="discard_job", subject=Automation(name=name),
-            question=f"Discard every dead letter of {name}? Their jobs will never run.",
-            perform=lambda: f"{name}: discarded {queue.discard_all():,} dead letters",
-            back=self.url("detail", name),
-        )
+        return self._on_all_letters(request, name, replay=False)
 
     def skip_view(self, request: HttpRequest, name: str) -> HttpResponse:
         queue = JobQueue(get_store(), self._automation(name))
@@ -141,6 +129,22 @@ class AutomationAdmin(StoreAdmin):
             subject=Automation(name=name),
             question=f"Discard {name}'s dead letter at {at}? Its job will never run.",
             perform=act, back=self.url("detail", name), confirm=not replay,
+        )
+
+    def _on_all_letters(self, request: HttpRequest, name: str, *, replay: bool) -> HttpResponse:
+        queue = JobQueue(get_store(), self._automation(name))
+
+        def act() -> str:
+            if replay:
+                return f"{name}: replayed {queue.replay_all():,} dead letters"
+            return f"{name}: discarded {queue.discard_all():,} dead letters"
+
+        return self.action(
+            request, permission="replay_job" if replay else "discard_job",
+            subject=Automation(name=name),
+            question=f"Queue every dead letter of {name} again, attempts from zero?" if replay
+            else f"Discard every dead letter of {name}? Their jobs will never run.",
+            perform=act, back=self.url("detail", name),
         )
 
     def _automation(self, name: str) -> type[AutomationClass]:

@@ -20,7 +20,7 @@ from datetime import datetime
 
 from fairway_django.dcb import DcbStore, Position, Query, QueryItem, SequencedEvent
 from fairway_django.dcb.position import POSITION_BYTES
-from fairway_django.framework.codec import OCCURRED_AT_KEY
+from fairway_django.framework import codec
 
 #: Events on a page.
 PAGE_SIZE = 50
@@ -187,13 +187,7 @@ def predecessor(position: Position | None) -> Position | None:
 
 
 def occurred_at(sequenced: SequencedEvent) -> datetime | None:
-    text = (sequenced.event.metadata or {}).get(OCCURRED_AT_KEY)
-    if text is None:
-        return None
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        return None
+    return codec.occurred_at(sequenced.event.metadata or {})
 
 
 def _timed_after(store: DcbStore, after: Position | None) -> tuple[Position, datetime] | None:

@@ -94,7 +94,7 @@ def decode(sequenced: SequencedEvent, classes: Mapping[str, type[Event]]) -> Rec
             f"the {stored.type!r} event at {position} (version {version}) does not decode: "
             f"{error}"
         ) from None
-    return Recorded(position, event, version, _occurred_at(metadata), metadata)
+    return Recorded(position, event, version, occurred_at(metadata), metadata)
 
 
 def _version(metadata: Mapping[str, str], type_: str, position: Position) -> int:
@@ -133,7 +133,8 @@ def _upcast(cls: type[Event], version: int, data: bytes, position: Position) -> 
     return value
 
 
-def _occurred_at(metadata: Mapping[str, str]) -> datetime | None:
+def occurred_at(metadata: Mapping[str, str]) -> datetime | None:
+    """When the event with ``metadata`` occurred (None when it does not say, or not readably)."""
     text = metadata.get(OCCURRED_AT_KEY)
     if text is None:
         return None

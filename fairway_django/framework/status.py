@@ -14,11 +14,11 @@ from datetime import datetime
 from fairway_django.dcb import DcbStore, Position, Query
 from fairway_django.engine import Transaction
 
-from .codec import OCCURRED_AT_KEY
 from .automations import Automation, QueueStats
+from .codec import occurred_at
 from .generations import Failure, Generation, Generations, projection_names
-from .keyspace import keyspace_of
 from .jobs import JobQueue
+from .keyspace import keyspace_of
 from .leases import Holder, now_ms, read_holder
 from .projections import Projection
 from .projector import lease_name
@@ -114,7 +114,7 @@ def lag(store: DcbStore, query: Query, after: Position | None) -> tuple[int, flo
     count, oldest = 0, None
     for sequenced in store.read(query, after=after, limit=LAG_COUNT_LIMIT):
         if oldest is None:
-            oldest = (sequenced.event.metadata or {}).get(OCCURRED_AT_KEY)
+            oldest = occurred_at(sequenced.event.metadata or {})
         count += 1
     return count, _age(oldest)
 
@@ -124,10 +124,5 @@ def lag_text(count: int) -> str:
     return f"{count:,}" + ("+" if count >= LAG_COUNT_LIMIT else "")
 
 
-def _age(occurred_at: str | None) -> float | None:
-    if occurred_at is None:
-        return None
-    try:
-        return max(time.time() - datetime.fromisoformat(occurred_at).timestamp(), 0.0)
-    except ValueError:
-        return None
+def _age(moment: datetime | None) -> float | None:
+    return None if moment is None else max(time.time() - moment.timestamp(), 0.0)
