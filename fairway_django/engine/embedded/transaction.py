@@ -9,7 +9,7 @@ the recorded read-conflict ranges and applies the mutations atomically.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from functools import partial
 from itertools import chain, islice
@@ -179,6 +179,30 @@ class EmbeddedTransaction(Transaction):
         else:
             stored = self._environment.keyspace.get(txn, key)
         return stored if entry is UNKNOWN else entry.resolve(stored)  # type: ignore[attr-defined]
+
+    def get_many(self, keys: Sequence[bytes], _snapshot: bool = False) -> list[bytes | None]:
+        """One LMDB call for all of ``keys``, when none is special and nothing was written
+        here yet (otherwise ``get`` for each, which knows those cases)."""
+        if (
+            self._writes is not None
+            or not keys
+            or any(type(key) is not bytes or not 0 < len(key) <= SHORT_KEY_LIMIT for key in keys)
+            or max(keys) >= b"\xff"
+        ):
+            return [self.get(key, _snapshot) for key in keys]
+        txn = self._reader()
+        if not _snapshot:
+            if self._read_keys is None:
+                self._read_keys = list(keys)
+            else:
+                self._read_keys.extend(keys)
+        with self._environment.lmdb_calls:
+            found: list[tuple[bytes, bytes]] = txn.cursor().getmulti(keys)  # type: ignore[assignment]
+        self._environment.residency.scanned(len(keys))
+        if len(found) == len(keys):
+            return [value for _, value in found]
+        values = dict(found)
+        return [values.get(key) for key in keys]
 
     def _get_range(
         self, begin: bytes, end: bytes, limit: int, reverse: bool, snapshot: bool
@@ -528,6 +552,9 @@ class _SnapshotView(ReadTransaction):
 
     def get(self, key: bytes) -> bytes | None:
         return self._transaction.get(key, _snapshot=True)
+
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        return self._transaction.get_many(keys, _snapshot=True)
 
     def get_range(
         self, begin: bytes, end: bytes, limit: int = 0, reverse: bool = False
