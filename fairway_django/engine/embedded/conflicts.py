@@ -10,15 +10,23 @@ Nearly everything a commit writes is single keys (event stores write thousands p
 what was written is kept as sorted keys plus the few cleared ranges. A transaction reads a
 handful of ranges; checking one range against the keys is one binary search, so the cost of a
 check grows with what was read, not with what was written.
+
+An entry's keys are compressed (zstd, fastest level): sorted keys share long prefixes, and the
+log holds every key written in the last six seconds, which made the coordination file of a
+store loaded at full speed some 16 MB (the size of the store itself at 100,000 events) where
+compressed it takes a few. Only entries whose bounds meet a transaction's reads are
+decompressed.
 """
 
 from __future__ import annotations
 
 import struct
+import threading
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 
 import msgpack
+import zstandard
 
 Range = tuple[bytes, bytes]
 
@@ -118,7 +126,7 @@ class Written:
             low = begin if low is None else min(low, begin)
             high = end if high is None else max(high, end)
         assert low is not None and high is not None, "an empty entry is never logged"
-        body: bytes = msgpack.packb((keys, self.ranges))
+        body = _codecs.compress(msgpack.packb((keys, self.ranges)))
         return _HEADER.pack(timestamp, len(low), len(high)) + low + high + body
 
 
@@ -142,5 +150,22 @@ def entry_conflicts(blob: bytes, reads: RangeSet) -> bool:
     offset += high_length
     if not reads.overlaps(low, high):
         return False
-    keys, ranges = msgpack.unpackb(blob[offset:], use_list=True)
+    keys, ranges = msgpack.unpackb(_codecs.decompress(blob[offset:]), use_list=True)
     return reads.overlaps_written(keys, ranges)
+
+
+class _Codecs(threading.local):
+    """zstd's (de)compressors are not for concurrent use: one pair per thread."""
+
+    def __init__(self) -> None:
+        self.compressor = zstandard.ZstdCompressor(level=1)
+        self.decompressor = zstandard.ZstdDecompressor()
+
+    def compress(self, data: bytes) -> bytes:
+        return self.compressor.compress(data)
+
+    def decompress(self, data: bytes) -> bytes:
+        return self.decompressor.decompress(data)
+
+
+_codecs = _Codecs()
