@@ -105,6 +105,13 @@ class Transaction(ReadTransaction):
         version 520 and later), exactly as ``fdb.tuple.pack_with_versionstamp`` produces them.
         """
 
+    def set_versionstamped_keys(self, pairs: Sequence[tuple[bytes, bytes]]) -> None:
+        """:meth:`set_versionstamped_key` for each ``(key, value)``, in order, in one call: an
+        event store's append sets eight of them per event, and engines can check and record
+        them all at once."""
+        for key, value in pairs:
+            self.set_versionstamped_key(key, value)
+
     @abstractmethod
     def set_versionstamped_value(self, key: bytes, value: bytes) -> None:
         """Like :meth:`set_versionstamped_key`, with the placeholder and offset in ``value``."""

@@ -12,8 +12,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from functools import partial
-from itertools import chain, islice
-from typing import TYPE_CHECKING, cast
+from itertools import chain, islice, repeat
+from operator import add, itemgetter, le
+from typing import TYPE_CHECKING, Literal, cast
 
 import lmdb
 
@@ -186,7 +187,9 @@ class EmbeddedTransaction(Transaction):
         if (
             self._writes is not None
             or not keys
-            or any(type(key) is not bytes or not 0 < len(key) <= SHORT_KEY_LIMIT for key in keys)
+            or set(map(type, keys)) != {bytes}
+            or min(map(len, keys)) == 0
+            or max(map(len, keys)) > SHORT_KEY_LIMIT
             or max(keys) >= b"\xff"
         ):
             return [self.get(key, _snapshot) for key in keys]
@@ -322,6 +325,32 @@ class EmbeddedTransaction(Transaction):
         else:  # leaves no entry a read could see (see WriteMap.record)
             writes.mutations.append(Mutation(Op.SET_VERSIONSTAMPED_KEY, key, value))
             writes.size += len(key) + len(value)
+
+    def set_versionstamped_keys(self, pairs: Sequence[tuple[bytes, bytes]]) -> None:
+        """All of ``pairs`` checked with a few passes in C and recorded at once; any pair out of
+        the common case (see set_versionstamped_key) sends them all the one-by-one way."""
+        keys = [key for key, _ in pairs]
+        values = [value for _, value in pairs]
+        if (
+            self._state != _OPEN
+            or not pairs
+            or set(map(type, keys)) != {bytes}
+            or set(map(type, values)) != {bytes}
+            or min(map(len, keys)) < _VERSIONSTAMP_MIN_OPERAND
+            or max(map(len, keys)) > _VERSIONSTAMP_MAX_OPERAND
+            or max(map(len, values)) > VALUE_SIZE_LIMIT
+            or max(keys) >= b"\xff"
+            or not all(map(le, map(add, _offsets(keys), repeat(_PLACEHOLDER_AND_OFFSET)),
+                           map(len, keys)))
+        ):
+            super().set_versionstamped_keys(pairs)
+            return
+        if self._writes is None:
+            self._writes = WriteMap()
+        writes = self._writes
+        op = repeat(Op.SET_VERSIONSTAMPED_KEY)
+        writes.mutations.extend(map(tuple.__new__, repeat(Mutation), zip(op, keys, values)))
+        writes.size += sum(map(len, keys)) + sum(map(len, values))
 
     def set_versionstamped_value(self, key: bytes, value: bytes) -> None:
         if (  # one test for the common case, as in set_versionstamped_key
@@ -563,3 +592,14 @@ class _SnapshotView(ReadTransaction):
 
     def get_read_version(self) -> int:
         return self._transaction.get_read_version()
+
+
+#: A versionstamped key's placeholder and offset, beyond the offset: what its length must allow.
+_PLACEHOLDER_AND_OFFSET = VERSIONSTAMP_SIZE + 4
+_LAST_FOUR = itemgetter(slice(-4, None))
+
+
+def _offsets(operands: list[bytes]) -> Iterator[int]:
+    """Where each versionstamped operand's last four bytes place its placeholder (in C)."""
+    little: Literal["little"] = "little"
+    return map(int.from_bytes, map(_LAST_FOUR, operands), repeat(little))
