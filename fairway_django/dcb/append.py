@@ -255,12 +255,12 @@ class Appender:
         self, tr: Transaction, prepared: list[_Prepared], marker: bytes, space: EventSpace
     ) -> None:
         log_head, log_tail = operand_parts(space.log)
-        write = tr.set_versionstamped_key
+        pairs: list[tuple[bytes, bytes]] = []
         for order, (record, indexes) in enumerate(prepared):
             order_bytes = _ORDER.pack(order)
-            write(log_head + order_bytes + log_tail, record)
-            for head, tail in indexes:
-                write(head + order_bytes + tail, b"")
+            pairs.append((log_head + order_bytes + log_tail, record))
+            pairs += [(head + order_bytes + tail, b"") for head, tail in indexes]
+        tr.set_versionstamped_keys(pairs)
         last = versionstamped_position(len(prepared) - 1)
         tr.set_versionstamped_value(marker, last)
         tr.set_versionstamped_value(self._keyspace.head, last)
