@@ -11,11 +11,12 @@ what was written is kept as sorted keys plus the few cleared ranges. A transacti
 handful of ranges; checking one range against the keys is one binary search, so the cost of a
 check grows with what was read, not with what was written.
 
-An entry's keys are compressed (zstd, fastest level): sorted keys share long prefixes, and the
-log holds every key written in the last six seconds, which made the coordination file of a
-store loaded at full speed some 16 MB (the size of the store itself at 100,000 events) where
-compressed it takes a few. Only entries whose bounds meet a transaction's reads are
-decompressed.
+The keys of a large entry are compressed (zstd, fastest level): sorted keys share long
+prefixes, and the log holds every key written in the last six seconds, which made the
+coordination file of a store loaded at full speed some 16 MB (the size of the store itself at
+100,000 events) where compressed it takes a few. Only entries whose bounds meet a
+transaction's reads are decompressed. Small entries (a single event's append) are kept as they
+are: compressing one costs some 10 us, under the store's writer lock.
 """
 
 from __future__ import annotations
@@ -31,6 +32,10 @@ import zstandard
 Range = tuple[bytes, bytes]
 
 _HEADER = struct.Struct("<dHH")
+#: Entries whose keys take this much or more are compressed, and marked so: a MessagePack body
+#: (an array) never begins with this byte.
+COMPRESS_FROM_BYTES = 1024
+_ZSTD = b"\x00"
 
 
 def point(key: bytes) -> Range:
@@ -126,7 +131,9 @@ class Written:
             low = begin if low is None else min(low, begin)
             high = end if high is None else max(high, end)
         assert low is not None and high is not None, "an empty entry is never logged"
-        body = _codecs.compress(msgpack.packb((keys, self.ranges)))
+        body: bytes = msgpack.packb((keys, self.ranges))
+        if len(body) >= COMPRESS_FROM_BYTES:
+            body = _ZSTD + _codecs.compress(body)
         return _HEADER.pack(timestamp, len(low), len(high)) + low + high + body
 
 
@@ -150,7 +157,10 @@ def entry_conflicts(blob: bytes, reads: RangeSet) -> bool:
     offset += high_length
     if not reads.overlaps(low, high):
         return False
-    keys, ranges = msgpack.unpackb(_codecs.decompress(blob[offset:]), use_list=True)
+    body = blob[offset:]
+    if body.startswith(_ZSTD):
+        body = _codecs.decompress(body[len(_ZSTD) :])
+    keys, ranges = msgpack.unpackb(body, use_list=True)
     return reads.overlaps_written(keys, ranges)
 
 
