@@ -56,6 +56,10 @@ class DcbClient(Protocol[E, Q, P]):
 
     def read(self, query: Q) -> Iterator[Recorded[P]]: ...
 
+    def fields(self, recorded: Any) -> tuple[object, ...]:
+        """What a consumer reads of an event it was given: position, type, data and tags."""
+        ...
+
     def close(self) -> None: ...
 
 

@@ -53,6 +53,10 @@ class OursClient:
     def read(self, query: Query) -> Iterator[SequencedEvent]:
         return self.store.read(query)
 
+    def fields(self, recorded: SequencedEvent) -> tuple[object, ...]:
+        event = recorded.event
+        return recorded.position, event.type, event.data, event.tags
+
     def close(self) -> None:
         self.store.close()
 

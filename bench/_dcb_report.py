@@ -35,11 +35,13 @@ class Metric:
 
     @property
     def higher_is_better(self) -> bool:
-        return self.unit != "ms"
+        return self.unit not in ("ms", "B")
 
     def fmt(self, value: float) -> str:
         if self.unit == "ms":
             return f"{value:10.3f} ms"
+        if self.unit == "B":
+            return f"{value:>8,.0f} B/ev"
         return f"{value:>10,.0f}/s"
 
 
@@ -53,7 +55,14 @@ METRICS: dict[str, Metric] = {
     "D-p50": Metric("D  read one entity, p50", "ms", 4.0),
     "D-p95": Metric("D  read one entity, p95", "ms", 4.0),
     "D-stream": Metric("D  stream one type, events", "/s", 1.0),
+    "D-fields": Metric("D  stream one type, every field read", "/s", 1.0),
+    "P2": Metric("P2 decisions, 2 procs (umadb: 8 threads)", "/s", None),
+    "P4": Metric("P4 decisions, 4 procs (umadb: 8 threads)", "/s", 1.0),
+    "S-D": Metric("S  bytes per event on disk, D's store", "B", None),
+    "S-M": Metric("S  bytes per event on disk, M's store", "B", None),
 }
+#: Most bytes per event on disk our store may take, all its files counted.
+DISK_LIMIT_BYTES = 1_000
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,7 +96,7 @@ def summary(results: Results, labels: Sequence[str]) -> None:
         return
     ours = [label for label in labels if label != PEER]
     print(
-        "\n## summary (ratios: bigger = ours better; latency ratios are UmaDB's over ours;"
+        "\n## summary (ratios: bigger = ours better; latency and size ratios are UmaDB's over ours;"
         " targets are required at durability=full, shown for normal too)"
     )
     header = f"{'':<40}" + "".join(f"{label:>14}" for label in labels)

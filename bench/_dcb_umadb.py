@@ -67,6 +67,10 @@ class UmaClient:
     def read(self, query: umadb.Query) -> Iterator[umadb.SequencedEvent]:
         return self.client.read(query)
 
+    def fields(self, recorded: umadb.SequencedEvent) -> tuple[object, ...]:
+        event = recorded.event
+        return recorded.position, event.event_type, event.data, event.tags
+
     def close(self) -> None:
         self.client.close()
 

@@ -55,6 +55,7 @@ class Sizes:
     rounds: int = 10  # turns each timed workload is cut into (see run_group)
     memory_events: int = 1_000_000  # M
     memory_batch: int = 1_000
+    process_decisions: int = 2_000  # P: decisions shared out between the processes
     growth_decisions: int = 300  # G, on M's store: sequential decisions...
     growth_appends: int = 500  # ...and single-event appends (its reads: ``entity_reads``)
 
@@ -70,6 +71,7 @@ QUICK = Sizes(
     loaded=10_000,
     entity_reads=100,
     memory_events=100_000,
+    process_decisions=200,
     growth_decisions=100,
     growth_appends=100,
 )
@@ -262,6 +264,7 @@ def reads(client: DcbClient[E, Q, P], sizes: Sizes) -> Iterator[Step]:
     yield rate_figure("D-load", clock.rate(sizes.loaded), "event")
     yield from entity_read_latency(client, sizes)
     yield from stream_one_type(client, sizes)
+    yield from stream_one_type(client, sizes, every_field=True)
 
 
 def entity_read_latency(client: DcbClient[E, Q, P], sizes: Sizes) -> Iterator[Step]:
@@ -289,26 +292,36 @@ def entity_read_latency(client: DcbClient[E, Q, P], sizes: Sizes) -> Iterator[St
     yield Figure("D-p95", percentile(waits, 0.95) * 1e3)
 
 
-def stream_one_type(client: DcbClient[E, Q, P], sizes: Sizes) -> Iterator[Step]:
-    """Read every event of type A (a quarter of the store), best of a few rounds."""
+def stream_one_type(
+    client: DcbClient[E, Q, P], sizes: Sizes, every_field: bool = False
+) -> Iterator[Step]:
+    """Read every event of type A (a quarter of the store), best of a few rounds; with
+    ``every_field``, reading each event's position, type, data and tags, as a consumer does."""
+    metric = "D-fields" if every_field else "D-stream"
     query = client.query(("A",))
     expected = sizes.loaded // 4
+    fields = client.fields
     best: Rate | None = None
     for _ in range(sizes.stream_rounds):
         yield PAUSE
         start = time.perf_counter()
         found = 0
-        for _ in client.read(query):
-            found += 1
+        if every_field:
+            for recorded in client.read(query):
+                fields(recorded)
+                found += 1
+        else:
+            for _ in client.read(query):
+                found += 1
         rate = Rate(found, time.perf_counter() - start)
         if found != expected:
-            yield Figure("D-stream", 0.0, f"!!! streamed {found:,}, expected {expected:,} !!!")
+            yield Figure(metric, 0.0, f"!!! streamed {found:,}, expected {expected:,} !!!")
             return
         if best is None or rate.per_second > best.per_second:
             best = rate
     if best is not None:
         note = f"{expected:,} events, best of {sizes.stream_rounds}"
-        yield rate_figure("D-stream", best, "event", note)
+        yield rate_figure(metric, best, "event", note)
 
 
 # --- shared pieces ----------------------------------------------------------------------------

@@ -17,7 +17,7 @@ Every event has 128 bytes of data, type A/B/C/D cycling by event index i, and th
 memory part's child processes; the workloads are in ``bench._dcb_workloads``, what is printed
 and the targets in ``bench._dcb_report``.
 
-Run:  python bench/dcb.py [--quick] [--only A,B,C,D,M] [--no-memory] [--no-peer]
+Run:  python bench/dcb.py [--quick] [--only A,B,C,P,D,M] [--no-memory] [--no-peer]
 UmaDB: .venv/bin/pip install -r bench/requirements.txt
 """
 
@@ -41,11 +41,17 @@ if __package__ in (None, ""):
 
 from bench import _dcb_report as report
 from bench._dcb_api import DcbClient, StoreSpec
+from bench._dcb_api import make_events
+from bench._dcb_disk import disk_figure
 from bench._dcb_memory import DURABILITY as MEMORY_DURABILITY
+from bench._dcb_processes import DURABILITY as PROCESS_DURABILITY
+from bench._dcb_processes import process_decisions
 from bench._dcb_workloads import QUICK, WORKLOADS, Sizes, Step
 from bench._timing import REPO_ROOT, exit_on_sigterm, machine, scratch_dir, versions
 
-GROUPS = ("A", "B", "C", "D", "M")
+GROUPS = ("A", "B", "C", "P", "D", "M")
+#: Figures of ours measured without UmaDB, set beside a figure of UmaDB's in the summary.
+PEER_STAND_INS = {"P2": "C2", "P4": "C2"}
 #: This run's figures that the growth figures (G) are set beside.
 GROWTH_BASELINE = ("D-p50", "D-p95", "C1", "A")
 
@@ -53,14 +59,22 @@ GROWTH_BASELINE = ("D-p50", "D-p95", "C1", "A")
 # --- M: memory of streaming a million events, and G: growth (ours only, child processes) ------
 
 
-def memory(scratch: Path, sizes: Sizes, results: report.Results) -> None:
+def memory(
+    scratch: Path, sizes: Sizes, results: report.Results, specs: Sequence[StoreSpec]
+) -> None:
     """Load a store in one child process, then stream it all in a fresh one and report its peak;
-    the same child then times the growth figures on that store (see ``bench._dcb_growth``)."""
+    the same child then times the growth figures on that store (see ``bench._dcb_growth``).
+    Its bytes per event on disk are set beside UmaDB's for the same events."""
     directory = scratch / "M-ours"
     loaded = child(
         "load", directory, "--events", str(sizes.memory_events), "--batch", str(sizes.memory_batch)
     )
     report.memory_load(loaded, sizes.memory_batch, MEMORY_DURABILITY)
+    label = ours_label(MEMORY_DURABILITY)
+    report.record(disk_figure("S-M", directory, sizes.memory_events, label), label, results)
+    for spec in specs:
+        if spec.label == report.PEER:
+            peer_load(spec, scratch / "M-umadb", sizes, results)
     streamed = child(
         "stream",
         directory,
@@ -82,6 +96,30 @@ def memory(scratch: Path, sizes: Sizes, results: report.Results) -> None:
     else:
         error = streamed.get("growth_error", "no figures")
         print(f"!!! G FAILED ({error}; traceback above); going on without its figures !!!")
+
+
+def peer_load(spec: StoreSpec, directory: Path, sizes: Sizes, results: report.Results) -> None:
+    """M's events into UmaDB, in the same batches, for its bytes per event on disk."""
+    start = time.perf_counter()
+    with spec.open(directory) as client:
+        for first in range(0, sizes.memory_events, sizes.memory_batch):
+            last = min(first + sizes.memory_batch, sizes.memory_events)
+            client.append(make_events(client, first, last, sizes.entities))
+    seconds = time.perf_counter() - start
+    print(
+        f"M  load {sizes.memory_events:,} events into {spec.label} (batches of"
+        f" {sizes.memory_batch:,}): {sizes.memory_events / seconds:,.0f} events/s",
+        flush=True,
+    )
+    figure = disk_figure("S-M", directory, sizes.memory_events, spec.label)
+    report.record(figure, spec.label, results)
+
+
+def processes(scratch: Path, sizes: Sizes, results: report.Results) -> None:
+    """P: ours at durability full, decisions from 2 and 4 processes (``bench._dcb_processes``)."""
+    label = ours_label(PROCESS_DURABILITY)
+    for figure in process_decisions(scratch / "P-ours", sizes):
+        report.record(figure, label, results)
 
 
 def child(step: str, directory: Path, *args: str) -> dict[str, Any]:
@@ -176,6 +214,12 @@ def run_group(
                     more = False
                 if not more:
                     runs.remove(run)
+    if group == "D":  # closed: our checkpoints are done, UmaDB's server stopped
+        for spec in specs:
+            directory = scratch / f"{group}-{slug(spec.label)}"
+            if directory.exists():
+                figure = disk_figure("S-D", directory, sizes.loaded, spec.label)
+                report.record(figure, spec.label, results)
 
 
 def take_turn(label: str, steps: Iterator[Step], results: report.Results) -> bool:
@@ -203,8 +247,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default=",".join(GROUPS),
-        help="comma-separated workload groups: A, B, C (C1-C3), D,"
-        " M (memory, then growth: ours only)",
+        help="comma-separated workload groups: A, B, C (C1-C3), P (processes: ours only), D,"
+        " M (memory, then growth; bytes per event of a big store)",
     )
     parser.add_argument("--no-memory", action="store_true", help="skip M, the 1M-event part")
     parser.add_argument("--no-peer", action="store_true", help="run our store only, not UmaDB")
@@ -244,16 +288,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     results: report.Results = {}
     with scratch_dir(args.dir) as scratch:
         for group in args.only:
-            if group == "M":
+            if group in ("M", "P"):
                 if any(spec.label != report.PEER for spec in specs):
                     try:
-                        memory(scratch, args.sizes, results)
+                        if group == "M":
+                            memory(scratch, args.sizes, results, specs)
+                        else:
+                            processes(scratch, args.sizes, results)
                     except Exception:  # noqa: BLE001 - printed in full; the summary follows
-                        failed("M")
+                        failed(group)
                 else:
-                    print("M  skipped: our store is not running")
+                    print(f"{group}  skipped: our store is not running")
             else:
                 run_group(group, specs, args.sizes, scratch, results)
+    for ours_key, peer_key in PEER_STAND_INS.items():
+        if ours_key in results and report.PEER in results.get(peer_key, {}):
+            results[ours_key][report.PEER] = results[peer_key][report.PEER]
     report.summary(results, [spec.label for spec in specs])
     print(f"# done in {time.perf_counter() - started:,.0f} s; {machine()}")
 

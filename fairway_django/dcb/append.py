@@ -47,17 +47,18 @@ from .errors import AppendConditionFailed, EventTooLarge, InvalidAppend
 from .events import Event, check_event, utf8_size
 from .keyspace import (
     KEY_OVERHEAD,
+    TAG,
+    TYPE,
     DcbKeyspace,
+    EventSpace,
+    IndexOperands,
     operand_parts,
     position_of,
     versionstamped_position,
 )
-from .limits import (
-    INLINE_BUDGET_BYTES,
-    MAX_APPEND_BYTES,
-    MAX_EVENT_BYTES,
-    MAX_EVENTS_PER_APPEND,
-)
+from .layout import Layout
+from .names import names_of
+from .limits import MAX_APPEND_BYTES, MAX_EVENT_BYTES, MAX_EVENTS_PER_APPEND
 from .plan import Planner
 from .position import POSITION_BYTES, Position
 from .query import AppendCondition
@@ -75,6 +76,8 @@ PRUNE_INTERVAL_SECONDS = 5.0
 PRUNE_KEYS_BATCH = 256
 #: Longest idempotency key, in UTF-8 bytes.
 MAX_IDEMPOTENCY_KEY_BYTES = 200
+#: Index operands kept per type and tag set; the cache starts afresh when full.
+_CACHED_OPERANDS = 16_384
 _ORDER = struct.Struct(">H")
 _MILLIS = struct.Struct(">Q")
 
@@ -109,26 +112,29 @@ class IdempotencyKey(NamedTuple):
 
 
 class _Prepared(NamedTuple):
-    """One event, encoded, with the indexes it goes into and the value they hold."""
+    """One event, encoded, with the indexes it goes into."""
 
     record: bytes
     indexes: tuple[tuple[bytes, bytes], ...]  # each index's operand parts
-    indexed: bytes
 
 
 class Appender:
-    def __init__(self, database: Database, keyspace: DcbKeyspace, planner: Planner) -> None:
+    def __init__(
+        self, database: Database, keyspace: DcbKeyspace, layout: Layout, planner: Planner
+    ) -> None:
         self._database = database
         self._keyspace = keyspace
+        self._layout = layout
         self._planner = planner
-        self._log_parts = operand_parts(keyspace.log)
         self._next_prune = 0.0
+        self._operands: dict[tuple[int, tuple[int, ...]], IndexOperands] = {}
 
     def append(
         self, events: Iterable[Event], condition: AppendCondition | None,
         once: IdempotencyKey | None = None,
     ) -> Appended:
-        prepared = self._prepare(events)
+        space = self._layout.events()
+        prepared = self._prepare(events, space)
         if condition is not None and not isinstance(condition, AppendCondition):
             raise InvalidAppend(
                 f"condition must be an AppendCondition or None, not {type(condition).__name__}"
@@ -149,8 +155,8 @@ class Appender:
                 if recorded is not None:
                     return Appended(recorded, duplicate=True)
             if condition is not None:
-                self._check(tr, condition)
-            self._write(tr, prepared, marker)
+                self._check(tr, condition, space)
+            self._write(tr, prepared, marker, space)
             if once is not None:
                 once.record(tr, len(prepared) - 1)
             return tr.get_versionstamp()
@@ -185,32 +191,33 @@ class Appender:
             _MILLIS.pack(expiry_ms),
         )
 
-    def _prepare(self, events: Iterable[Event]) -> list[_Prepared]:
+    def _prepare(self, events: Iterable[Event], space: EventSpace) -> list[_Prepared]:
+        """The events encoded, with their index operands; InvalidAppend or EventTooLarge, with
+        nothing appended, if any is invalid or the append too large. (New names may keep the
+        numbers they were given: harmless, and what the next append of them would do.)"""
         if isinstance(events, Event) or not isinstance(events, Iterable):
             raise InvalidAppend("append takes a list of events; wrap a single event in a list")
-        prepared: list[_Prepared] = []
-        size = 0
-        index_operands = self._keyspace.index_operands
-        log_key_size = len(self._keyspace.log) + KEY_OVERHEAD
-        for order, given in enumerate(events):
-            event = check_event(given)
-            record = encode(event)
+        encoded = [(event, encode(event)) for event in map(check_event, events)]
+        if not encoded:
+            raise InvalidAppend("an append needs at least one event")
+        if len(encoded) > MAX_EVENTS_PER_APPEND:
+            raise InvalidAppend(
+                f"an append takes at most {MAX_EVENTS_PER_APPEND:,} events, not {len(encoded):,}"
+            )
+        for order, (event, record) in enumerate(encoded):
             if len(record) > MAX_EVENT_BYTES:
                 raise EventTooLarge(
                     f"event {order} ({event.type!r}) takes {len(record):,} bytes encoded; the "
                     f"limit is {MAX_EVENT_BYTES:,} (type, tags, metadata and data together). "
                     "Keep large payloads elsewhere and put a reference in the event."
                 )
-            indexes, key_bytes = index_operands(event.type, tuple(sorted(event.tags)))
-            indexed = record if len(record) * len(indexes) <= INLINE_BUDGET_BYTES else b""
-            prepared.append(_Prepared(record, indexes, indexed))
-            size += log_key_size + len(record) + key_bytes + len(indexes) * len(indexed)
-        if not prepared:
-            raise InvalidAppend("an append needs at least one event")
-        if len(prepared) > MAX_EVENTS_PER_APPEND:
-            raise InvalidAppend(
-                f"an append takes at most {MAX_EVENTS_PER_APPEND:,} events, not {len(prepared):,}"
-            )
+        self._layout.names.assign(name for event, _ in encoded for name in names_of(event))
+        prepared: list[_Prepared] = []
+        size = len(encoded) * (len(space.log) + KEY_OVERHEAD)
+        for event, record in encoded:
+            operands = self._index_operands(space, event)
+            prepared.append(_Prepared(record, operands.parts))
+            size += len(record) + operands.key_bytes
         if size > MAX_APPEND_BYTES:
             raise InvalidAppend(
                 f"these {len(prepared):,} events take {size:,} bytes with their index entries; "
@@ -218,30 +225,42 @@ class Appender:
             )
         return prepared
 
-    def _check(self, tr: Transaction, condition: AppendCondition) -> None:
+    def _index_operands(self, space: EventSpace, event: Event) -> IndexOperands:
+        names = self._layout.names
+        type_ = names.number((TYPE, event.type))
+        tags = tuple(sorted([names.number((TAG, tag)) for tag in event.tags]))
+        operands = self._operands.get((type_, tags))
+        if operands is None:
+            if len(self._operands) >= _CACHED_OPERANDS:
+                self._operands.clear()
+            operands = self._operands[type_, tags] = space.index_operands(type_, tags)
+        return operands
+
+    def _check(self, tr: Transaction, condition: AppendCondition, space: EventSpace) -> None:
         """Raise AppendConditionFailed if a matching event exists after the condition's position.
 
         Reads only the matching index ranges (with conflicts), stopping at the first match.
         """
         after = None if condition.after is None else condition.after.raw
-        log = self._keyspace.log
-        for scan in self._planner.scans(condition.fail_if_events_match):
+        for scan in self._planner.scans(tr, condition.fail_if_events_match):
             limit = 0 if scan.also_tags else 1
             for key, record in tr.get_range(*scan.bounds(after, False), limit=limit):
                 raw = position_of(key)
                 if scan.also_tags:
-                    if not scan.admits(decode(record or logged_record(tr, log, raw))):
+                    if not scan.admits(decode(record or logged_record(tr, space.log, raw))):
                         continue  # lacks the item's other tags; what was read still conflicts
                 raise AppendConditionFailed(condition, Position(raw))
 
-    def _write(self, tr: Transaction, prepared: list[_Prepared], marker: bytes) -> None:
-        log_head, log_tail = self._log_parts
-        write = tr.set_versionstamped_key
-        for order, (record, indexes, indexed) in enumerate(prepared):
+    def _write(
+        self, tr: Transaction, prepared: list[_Prepared], marker: bytes, space: EventSpace
+    ) -> None:
+        log_head, log_tail = operand_parts(space.log)
+        pairs: list[tuple[bytes, bytes]] = []
+        for order, (record, indexes) in enumerate(prepared):
             order_bytes = _ORDER.pack(order)
-            write(log_head + order_bytes + log_tail, record)
-            for head, tail in indexes:
-                write(head + order_bytes + tail, indexed)
+            pairs.append((log_head + order_bytes + log_tail, record))
+            pairs += [(head + order_bytes + tail, b"") for head, tail in indexes]
+        tr.set_versionstamped_keys(pairs)
         last = versionstamped_position(len(prepared) - 1)
         tr.set_versionstamped_value(marker, last)
         tr.set_versionstamped_value(self._keyspace.head, last)

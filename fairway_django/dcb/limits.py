@@ -20,9 +20,6 @@ MAX_TYPE_BYTES = 256
 EXACT_TAG_COMBINATION = 2
 #: Largest encoded event (type, tags, metadata and data together): one engine value.
 MAX_EVENT_BYTES = VALUE_SIZE_LIMIT
-#: An event's index entries carry a copy of the event when the copies together stay within this
-#: many bytes, so reads through an index need no second lookup. Larger events are referenced.
-INLINE_BUDGET_BYTES = 8192
 #: Most events in one append: the 2-byte order of an event within its commit's versionstamp.
 MAX_EVENTS_PER_APPEND = 65_536
 #: Most bytes one append may write, keys and values with their index entries: the engine's

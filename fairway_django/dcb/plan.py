@@ -3,18 +3,25 @@
 Each query item becomes one scan per type it names (or one scan when it names none) over the
 index that holds exactly its events. An item with more tags than the indexes combine reads the
 index of its first tags and keeps the events that carry the rest. An item matching everything
-makes the whole query a scan of the log.
+makes the whole query a scan of the log. Names are looked up in the dictionary (``names``): an
+item naming a type or tag that no event carries yet matches nothing, and gets no scan.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+
+from fairway_django.engine import ReadTransaction
+from fairway_django.engine.keys import strinc
 
 from .events import Event
-from .keyspace import VERSIONSTAMP_CODE, DcbKeyspace
+from .keyspace import TAG, TYPE
+from .layout import Layout
 from .limits import EXACT_TAG_COMBINATION
 from .query import Query
+
+#: Queries whose plans are kept; the cache starts afresh when full.
+_CACHED_PLANS = 4096
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,12 +33,11 @@ class Scan:
 
     def bounds(self, after: bytes | None, backwards: bool) -> tuple[bytes, bytes]:
         """The keys after (or, backwards, before) position ``after``: ``begin <= key < end``."""
-        start = self.prefix + VERSIONSTAMP_CODE
         if after is None:
-            return start, self.prefix + b"\xff"
+            return self.prefix, strinc(self.prefix)
         if backwards:
-            return start, start + after
-        return start + after + b"\x00", self.prefix + b"\xff"
+            return self.prefix, self.prefix + after
+        return self.prefix + after + b"\x00", strinc(self.prefix)
 
     def admits(self, event: Event) -> bool:
         """Does an event found in this index carry the item's other tags too?"""
@@ -39,24 +45,46 @@ class Scan:
 
 
 class Planner:
-    def __init__(self, keyspace: DcbKeyspace) -> None:
-        self._keyspace = keyspace
-        self.scans = lru_cache(maxsize=4096)(self._scans)
+    def __init__(self, layout: Layout) -> None:
+        self._layout = layout
+        self._plans: dict[Query, tuple[Scan, ...]] = {}
 
-    def _scans(self, query: Query) -> tuple[Scan, ...]:
-        keyspace = self._keyspace
+    def scans(self, reader: ReadTransaction, query: Query) -> tuple[Scan, ...]:
+        """The scans of ``query``; names not yet known are looked up with ``reader`` (a
+        condition's check passes its transaction, so that a name numbered meanwhile conflicts).
+        """
+        plan = self._plans.get(query)
+        if plan is None:
+            plan, complete = self._plan(reader, query)
+            if complete:
+                if len(self._plans) >= _CACHED_PLANS:
+                    self._plans.clear()
+                self._plans[query] = plan
+        return plan
+
+    def _plan(self, reader: ReadTransaction, query: Query) -> tuple[tuple[Scan, ...], bool]:
+        space = self._layout.events()
         if query.matches_all:
-            return (Scan(keyspace.log),)
+            return (Scan(space.log),), True
+        lookup = self._layout.names.lookup
+        complete = True
         scans: dict[Scan, None] = {}  # ordered and without repeats
         for item in query.items:
             tags = tuple(sorted(item.tags))
-            indexed, also = tags[:EXACT_TAG_COMBINATION], frozenset(tags[EXACT_TAG_COMBINATION:])
+            indexed = [lookup(reader, (TAG, tag)) for tag in tags[:EXACT_TAG_COMBINATION]]
+            if None in indexed:
+                complete = False
+                continue  # no event carries that tag yet
+            numbers = tuple(sorted(n for n in indexed if n is not None))
+            also = frozenset(tags[EXACT_TAG_COMBINATION:])
             if not item.types:
-                scans[Scan(keyspace.tags_index(indexed), also)] = None
-            for type_ in item.types:
-                if indexed:
-                    prefix = keyspace.type_and_tags_index(type_, indexed)
+                scans[Scan(space.tags_index(numbers), also)] = None
+            for type_name in item.types:
+                type_ = lookup(reader, (TYPE, type_name))
+                if type_ is None:
+                    complete = False
+                elif numbers:
+                    scans[Scan(space.type_and_tags_index(type_, numbers), also)] = None
                 else:
-                    prefix = keyspace.type_index(type_)
-                scans[Scan(prefix, also)] = None
-        return tuple(scans)
+                    scans[Scan(space.type_index(type_), also)] = None
+        return tuple(scans), complete

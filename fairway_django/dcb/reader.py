@@ -11,13 +11,13 @@ from __future__ import annotations
 import heapq
 from collections.abc import Iterator
 from operator import itemgetter
-from typing import NamedTuple
+from typing import NamedTuple, NoReturn
 
 from fairway_django.engine import ReadTransaction
 
 from .codec import decode, unpack
 from .events import Event, SequencedEvent
-from .keyspace import at, position_of
+from .keyspace import position_of
 from .plan import Scan
 from .position import POSITION_BYTES, Position
 
@@ -59,15 +59,14 @@ def _read_exact(
     backwards: bool,
 ) -> Chunk:
     """One index whose entries all match: the common case, kept to the bare loop."""
-    events: list[SequencedEvent] = []
-    append = events.append
-    new = _new_tuple  # what follows is decode() and Position() inlined: the per-event cost
     begin, end = scan.bounds(after, backwards)
-    for key, record in reader.get_range(begin, end, limit=count, reverse=backwards):
-        raw = key[-POSITION_BYTES:]
-        if not record:  # a large event: the index refers to the log
-            record = logged_record(reader, log, raw)
-        append(new(SequencedEvent, (new(Position, (raw,)), new(Event, unpack(record)))))
+    pairs = list(reader.get_range(begin, end, limit=count, reverse=backwards))
+    raws = [key[-POSITION_BYTES:] for key, _ in pairs]
+    new = _new_tuple  # what follows is decode() and Position() inlined: the per-event cost
+    events = [
+        new(SequencedEvent, (new(Position, (raw,)), new(Event, unpack(record))))
+        for raw, record in zip(raws, _records(reader, log, raws, [v for _, v in pairs]))
+    ]
     return Chunk(events, events[-1].position.raw if len(events) == count else None)
 
 
@@ -86,19 +85,33 @@ def _read_union(
     for scan in scans:
         begin, end = scan.bounds(after, backwards)
         entries = {
-            key[-POSITION_BYTES:]: record
-            for key, record in reader.get_range(begin, end, limit=count, reverse=backwards)
+            key[-POSITION_BYTES:]: value
+            for key, value in reader.get_range(begin, end, limit=count, reverse=backwards)
         }
         full = full or len(entries) == count
         found.update(entries)
-    events: list[SequencedEvent] = []
+    chosen = sorted(found.items(), reverse=backwards)[:count]
+    raws = [raw for raw, _ in chosen]
     new = _new_tuple
-    for raw, record in sorted(found.items(), reverse=backwards)[:count]:
-        if not record:  # a large event: the index refers to the log
-            record = logged_record(reader, log, raw)
-        events.append(new(SequencedEvent, (new(Position, (raw,)), new(Event, unpack(record)))))
+    events = [
+        new(SequencedEvent, (new(Position, (raw,)), new(Event, unpack(record))))
+        for raw, record in zip(raws, _records(reader, log, raws, [v for _, v in chosen]))
+    ]
     more = full or len(found) > count
     return Chunk(events, events[-1].position.raw if more and events else None)
+
+
+def _records(
+    reader: ReadTransaction, log: bytes, raws: list[bytes], values: list[bytes]
+) -> list[bytes]:
+    """The events at positions ``raws``: the values read, when they came from the log itself,
+    else (index entries hold no value) looked up in the log all at once."""
+    if not values or values[0]:
+        return values
+    records = reader.get_many([log + raw for raw in raws])
+    if None in records:
+        missing(raws[records.index(None)])
+    return records  # type: ignore[return-value]  # no None left
 
 
 def _read_merged(
@@ -138,11 +151,16 @@ def _entries(
 
 
 def logged_record(reader: ReadTransaction, log: bytes, raw: bytes) -> bytes:
-    record = reader.get(at(log, raw))
+    """The event at position ``raw``, for an index entry that found it."""
+    record = reader.get(log + raw)
     if record is None:
-        raise LookupError(
-            f"an index refers to position {raw.hex()}, which the log lacks: the store is "
-            "damaged (its indexes and log are written in one transaction, so this cannot happen "
-            "through the store); keep the store directory and report it"
-        )
+        missing(raw)
     return record
+
+
+def missing(raw: bytes) -> NoReturn:
+    raise LookupError(
+        f"an index refers to position {raw.hex()}, which the log lacks: the store is "
+        "damaged (its indexes and log are written in one transaction, so this cannot happen "
+        "through the store); keep the store directory and report it"
+    )

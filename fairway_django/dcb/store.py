@@ -17,8 +17,9 @@ from .append import Appended, Appender
 from .codec import decode
 from .errors import InvalidQuery
 from .events import Event, SequencedEvent
-from .keyspace import DcbKeyspace, at, position_of
-from .plan import Planner, Scan
+from .keyspace import DcbKeyspace, position_of
+from .layout import Layout
+from .plan import Planner
 from .position import POSITION_BYTES, Position, check_after
 from .query import AppendCondition, Query
 from .reader import CHUNK_EVENTS, Chunk, read_chunk
@@ -40,8 +41,9 @@ class DcbStore:
         self.keyspace = DcbKeyspace(namespace)
         self.database = database
         self._owns_database = owns_database
-        self._planner = Planner(self.keyspace)
-        self._appender = Appender(database, self.keyspace, self._planner)
+        self._layout = Layout(database, self.keyspace)
+        self._planner = Planner(self._layout)
+        self._appender = Appender(database, self.keyspace, self._layout, self._planner)
 
     @property
     def namespace(self) -> str:
@@ -82,9 +84,9 @@ class DcbStore:
         check_after(last)
         if last is None:
             raise InvalidQuery("read_append needs the Position of an append's last event")
-        version = last.raw[: POSITION_BYTES - 2]
-        begin = at(self.keyspace.log, version + bytes(2))
-        end = at(self.keyspace.log, last.raw) + b"\x00"
+        log = self._layout.events().log
+        begin = log + last.raw[: POSITION_BYTES - 2] + bytes(2)
+        end = log + last.raw + b"\x00"
 
         def read(tr: Transaction) -> list[SequencedEvent]:
             return [
@@ -108,14 +110,14 @@ class DcbStore:
         reads and :meth:`head` see the log as it was at one moment, with one round trip to
         start them; its five-second window then bounds them all.
         """
-        scans = self._scans(query)
+        query = _checked(query)
         check_after(after)
         if limit is not None and (type(limit) is not int or limit < 0):
             raise InvalidQuery(f"limit must be a whole number or None, not {limit!r}")
         run: Callable[[Callable[[Transaction], Chunk]], Chunk] = (
             self.database.transact if transaction is None else lambda fn: fn(transaction)
         )
-        return self._stream(scans, None if after is None else after.raw, limit, backwards, run)
+        return self._stream(query, None if after is None else after.raw, limit, backwards, run)
 
     def head(self, *, transaction: Transaction | None = None) -> Position | None:
         """The position of the last event appended, or None while the log is empty (as
@@ -130,9 +132,11 @@ class DcbStore:
         self, query: Query | None = None, *, after: Position | None = None
     ) -> Subscription:
         """Matching events after ``after``: those stored, then each new one as it commits."""
-        scans = self._scans(query)
+        query = _checked(query)
         check_after(after)
-        return Subscription(self.database, self.keyspace, scans, after)
+        return Subscription(
+            self.database, self.keyspace, self._layout, self._planner, query, after
+        )
 
     def close(self) -> None:
         if self._owns_database:
@@ -150,22 +154,15 @@ class DcbStore:
     def __repr__(self) -> str:
         return f"<DcbStore {self.database.url} namespace={self.namespace}>"
 
-    def _scans(self, query: Query | None) -> tuple[Scan, ...]:
-        if query is None:
-            query = Query.all()
-        elif not isinstance(query, Query):
-            raise InvalidQuery(f"expected a Query, not {type(query).__name__}: {query!r}")
-        return self._planner.scans(query)
-
     def _stream(
-        self, scans: tuple[Scan, ...], after: bytes | None, limit: int | None, backwards: bool,
+        self, query: Query, after: bytes | None, limit: int | None, backwards: bool,
         run: Callable[[Callable[[Transaction], Chunk]], Chunk],
     ) -> Iterator[SequencedEvent]:
         remaining = limit
         while remaining is None or remaining > 0:
             count = CHUNK_EVENTS if remaining is None else min(CHUNK_EVENTS, remaining)
             chunk = run(
-                partial(self._chunk, scans=scans, after=after, count=count, backwards=backwards)
+                partial(self._chunk, query=query, after=after, count=count, backwards=backwards)
             )
             yield from chunk.events
             if chunk.resume is None:
@@ -175,10 +172,19 @@ class DcbStore:
                 remaining -= len(chunk.events)
 
     def _chunk(
-        self, tr: Transaction, *, scans: tuple[Scan, ...], after: bytes | None, count: int,
-        backwards: bool,
+        self, tr: Transaction, *, query: Query, after: bytes | None, count: int, backwards: bool,
     ) -> Chunk:
-        return read_chunk(tr.snapshot, self.keyspace.log, scans, after, count, backwards)
+        reader = tr.snapshot
+        scans = self._planner.scans(reader, query)
+        return read_chunk(reader, self._layout.events().log, scans, after, count, backwards)
+
+
+def _checked(query: Query | None) -> Query:
+    if query is None:
+        return Query.all()
+    if not isinstance(query, Query):
+        raise InvalidQuery(f"expected a Query, not {type(query).__name__}: {query!r}")
+    return query
 
 
 def open_store(url: str, *, retry: RetryPolicy | None = None) -> DcbStore:

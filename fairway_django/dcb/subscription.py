@@ -19,8 +19,10 @@ from fairway_django.engine import Database, Transaction
 
 from .events import SequencedEvent
 from .keyspace import DcbKeyspace
-from .plan import Scan
+from .layout import Layout
+from .plan import Planner
 from .position import Position
+from .query import Query
 from .reader import CHUNK_EVENTS, Chunk, read_chunk
 
 #: A caught-up subscription re-reads at least this often even if no watch fired: a guard against
@@ -38,12 +40,14 @@ class Subscription:
     """
 
     def __init__(
-        self, database: Database, keyspace: DcbKeyspace, scans: tuple[Scan, ...],
-        after: Position | None,
+        self, database: Database, keyspace: DcbKeyspace, layout: Layout, planner: Planner,
+        query: Query, after: Position | None,
     ) -> None:
         self._database = database
         self._keyspace = keyspace
-        self._scans = scans
+        self._layout = layout
+        self._planner = planner
+        self._query = query
         self.position = after
         self._cursor = None if after is None else after.raw  # where reading resumes
         self._buffer: deque[SequencedEvent] = deque()
@@ -92,8 +96,10 @@ class Subscription:
             self._stopped.wait(_WATCH_RETRY_SECONDS)
 
     def _read_or_watch(self, tr: Transaction) -> tuple[Chunk, Future[None] | None]:
+        reader = tr.snapshot
+        scans = self._planner.scans(reader, self._query)  # names may be new since the last read
         chunk = read_chunk(
-            tr.snapshot, self._keyspace.log, self._scans, self._cursor, CHUNK_EVENTS, False
+            reader, self._layout.events().log, scans, self._cursor, CHUNK_EVENTS, False
         )
         if chunk.events or chunk.resume is not None:
             return chunk, None

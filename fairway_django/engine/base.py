@@ -16,7 +16,7 @@ import functools
 import math
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
@@ -54,6 +54,15 @@ class ReadTransaction(ABC):
         ``limit`` (0 = none) caps the count. Only the part of the range actually read becomes a
         read-conflict range: a limited read that stops early does not conflict on the rest.
         """
+
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        """The values at ``keys``, in their order (None where absent), as ``get`` reads them.
+
+        One request for many keys: FDB's bindings then have them all in flight at once, the
+        embedded engine looks them up in one call. What a read through an index needs: the
+        index yields positions, the log holds the events.
+        """
+        return [self.get(key) for key in keys]
 
     def get_range_startswith(
         self, prefix: bytes, limit: int = 0, reverse: bool = False
@@ -95,6 +104,13 @@ class Transaction(ReadTransaction):
         The last four bytes of ``key`` are the little-endian offset of the placeholder (FDB API
         version 520 and later), exactly as ``fdb.tuple.pack_with_versionstamp`` produces them.
         """
+
+    def set_versionstamped_keys(self, pairs: Sequence[tuple[bytes, bytes]]) -> None:
+        """:meth:`set_versionstamped_key` for each ``(key, value)``, in order, in one call: an
+        event store's append sets eight of them per event, and engines can check and record
+        them all at once."""
+        for key, value in pairs:
+            self.set_versionstamped_key(key, value)
 
     @abstractmethod
     def set_versionstamped_value(self, key: bytes, value: bytes) -> None:

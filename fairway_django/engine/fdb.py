@@ -27,7 +27,7 @@ import functools
 import math
 import os
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError
 from typing import Any, Concatenate, NamedTuple, ParamSpec, TypeVar
 
@@ -431,6 +431,11 @@ class FDBReadTransaction(ReadTransaction):
     def get(self, key: bytes) -> bytes | None:
         value: bytes | None = self._tr.get(key).value
         return value
+
+    @_translating
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        futures = [self._tr.get(key) for key in keys]  # all in flight before the first wait
+        return [future.value for future in futures]
 
     @_translating
     def get_range(

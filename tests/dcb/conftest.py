@@ -23,7 +23,7 @@ from urllib.parse import urlencode
 import pytest
 
 from fairway_django.dcb import DcbStore, Event, Query, SequencedEvent, open_store
-from fairway_django.engine import RetryPolicy
+from fairway_django.engine import RetryPolicy, Transaction
 from fairway_django.engine.keys import strinc
 
 FDB_CLUSTER_FILE_ENV = "FAIRWAY_TEST_FDB_CLUSTER_FILE"
@@ -52,9 +52,17 @@ def engine_url(engine: str, directory: Path) -> str:
 
 
 def clear_namespace(store: DcbStore) -> None:
-    """Remove every key of ``store``'s namespace (the log, its indexes, head and append ids)."""
+    """Remove every key of ``store``'s namespace: its events under their short root, and its
+    own keys (head, append ids, dictionary) under ``("dcb", namespace)``."""
     root = store.keyspace.root
-    store.database.transact(lambda tr: tr.clear_range(root, strinc(root)))
+
+    def clear(tr: Transaction) -> None:
+        short = tr.get(store.keyspace.short_root)
+        if short is not None:
+            tr.clear_range(short, strinc(short))
+        tr.clear_range(root, strinc(root))
+
+    store.database.transact(clear)
 
 
 class StoreOpener:

@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 from fairway_django.dcb import DcbStore, Event, Position, Query, QueryItem, SequencedEvent
+from fairway_django.dcb.names import names_of
 
 
 def item_matches(item: QueryItem, event: Event) -> bool:
@@ -48,6 +49,14 @@ def assert_consecutive(log: Sequence[SequencedEvent], appended: Sequence[Event])
     run = log[first[0] : first[0] + len(appended)]
     assert [e.event for e in run] == list(appended)
     return [e.position for e in run]
+
+
+def number_names(store: DcbStore, events: Iterable[Event]) -> None:
+    """Give the store's short root and the numbers of ``events``' names now, so that a test
+    counting or scripting commits sees only its appends' own."""
+    layout = store._layout  # noqa: SLF001 - the test needs the bookkeeping out of the way
+    layout.events()
+    layout.names.assign(name for event in events for name in names_of(event))
 
 
 def tagged(type_: str, *tags: str, data: bytes | None = None) -> Event:

@@ -27,6 +27,7 @@ from fairway_django.engine import (
 )
 from fairway_django.engine.embedded import Durability, EmbeddedDatabase, Fault, FaultInjection
 
+from .support import number_names
 from .test_exactly_once import batch, check_log
 
 
@@ -36,9 +37,10 @@ class Scripted(FaultInjection):
     def __init__(self, script: Callable[[], Fault | None]) -> None:
         super().__init__(rate=1.0)
         self._script = script
+        self.armed = False  # the store's own bookkeeping commits come first, without faults
 
     def draw(self) -> Fault | None:
-        return self._script()
+        return self._script() if self.armed else None
 
 
 def in_turn(*faults: Fault) -> Callable[[], Fault | None]:
@@ -49,13 +51,19 @@ def in_turn(*faults: Fault) -> Callable[[], Fault | None]:
 def scripted_store(
     tmp_path: Path, script: Callable[[], Fault | None], retry_limit: int | None = 100
 ) -> DcbStore:
+    """A store whose appends of EVENTS meet the faults of ``script``, commit by commit: the
+    namespace's short root and the numbers of EVENTS' names are given before it is armed."""
+    faults = Scripted(script)
     database = EmbeddedDatabase(
         str(tmp_path / "store"),
         durability=Durability("none"),
-        faults=Scripted(script),
+        faults=faults,
         retry=RetryPolicy(retry_limit=retry_limit, initial_backoff=0.001),
     )
-    return DcbStore(database, "definite", owns_database=True)
+    store = DcbStore(database, "definite", owns_database=True)
+    number_names(store, EVENTS)
+    faults.armed = True
+    return store
 
 
 EVENTS = [Event("Happened", b"once", ["x"])]

@@ -1,52 +1,62 @@
-"""The store's keys are FoundationDB tuples, built faster than ``keys.pack`` but byte for byte
-the same: tools that unpack them (the admin's event browser, FDB's own) must read them."""
+"""The store's keys: the namespace's own keys are FoundationDB tuples (tools unpack them); the
+events' keys under the short root are built for size, and no index's range holds another's."""
 
 from __future__ import annotations
 
 import pytest
 
 from fairway_django.dcb import InvalidNamespace
-from fairway_django.dcb.keyspace import DcbKeyspace, operand_parts, versionstamped_position
+from fairway_django.dcb.keyspace import (
+    DcbKeyspace,
+    EventSpace,
+    operand_parts,
+    varint,
+    versionstamped_position,
+)
 from fairway_django.engine import keys
 from fairway_django.engine.embedded.mutations import stamp
-from fairway_django.engine.keys import Versionstamp
 
 STAMP = bytes(range(1, 11))
-#: Tags that tuple encoding must escape or widen: NUL bytes, non-ASCII, a tag that prefixes another.
-TAGS = ("a\x00b", "é", "course:c1", "course:c")
+NUMBERS = (0, 1, 127, 128, 300, 16_383, 16_384, 2**40)
 
 
-def test_index_prefixes_are_the_tuples_the_layout_documents() -> None:
+def test_the_namespace_keys_are_the_tuples_the_layout_documents() -> None:
     space = DcbKeyspace("app")
-    assert space.log == keys.pack(("dcb", "app", "e"))
-    assert space.type_index("T\x00") == keys.pack(("dcb", "app", "y", "T\x00"))
-    assert space.tags_index(TAGS) == keys.pack(("dcb", "app", "g", TAGS))
-    assert space.type_and_tags_index("T", TAGS[:2]) == keys.pack(("dcb", "app", "t", "T", TAGS[:2]))
+    assert space.head == keys.pack(("dcb", "app", "h"))
     assert space.marker("0123abcd") == keys.pack(("dcb", "app", "a", "0123abcd"))
+    assert space.name("g", "course:c1") == keys.pack(("dcb", "app", "n", "g", "course:c1"))
+    assert space.short_root == keys.pack(("dcb", "app", "r"))
+
+
+def test_numbers_are_short_and_prefix_free() -> None:
+    assert [len(varint(n)) for n in NUMBERS[:7]] == [1, 1, 1, 2, 2, 2, 3]
+    encoded = [varint(n) for n in NUMBERS]
+    assert len(set(encoded)) == len(encoded)
+    assert not any(a != b and b.startswith(a) for a in encoded for b in encoded)
 
 
 @pytest.mark.parametrize("order", [0, 1, 255, 65_535])
-def test_versionstamped_operands_stamp_as_packed_tuples_do(order: int) -> None:
-    space = DcbKeyspace("app")
-    for prefix in (space.log, space.type_and_tags_index("T", TAGS[:2])):
+def test_versionstamped_operands_put_the_position_at_the_end(order: int) -> None:
+    space = EventSpace(keys.pack((1,)))
+    for prefix in (space.log, space.type_and_tags_index(3, (1, 200))):
         head, tail = operand_parts(prefix)
-        ours = head + order.to_bytes(2, "big") + tail
-        expected = keys.pack_with_versionstamp(
-            (*keys.unpack(prefix), Versionstamp.incomplete(order))
+        assert stamp(head + order.to_bytes(2, "big") + tail, STAMP) == (
+            prefix + STAMP + order.to_bytes(2, "big")
         )
-        assert ours[-4:] == expected[-4:]  # the placeholder at the same offset
-        assert stamp(ours, STAMP) == stamp(expected, STAMP)
-        assert keys.unpack(stamp(ours, STAMP))[-1] == Versionstamp(STAMP, order)
     assert stamp(versionstamped_position(order), STAMP) == STAMP + order.to_bytes(2, "big")
 
 
-def test_every_index_an_event_joins_lies_under_its_namespace() -> None:
-    space = DcbKeyspace("app")
-    prefixes = space.index_prefixes("T", tuple(sorted(TAGS)))
-    assert len(prefixes) == 1 + 2 * (4 + 6)  # type, and each combination of 1 or 2 tags twice
+def test_no_index_of_an_event_holds_another_index_of_the_store() -> None:
+    """Every prefix an event of up to four tags can be indexed under, for a few types: none
+    starts another, so every index is one range holding only its own entries."""
+    space = EventSpace(keys.pack((1,)))
+    prefixes = {space.log}
+    for type_ in (0, 1, 300):
+        for tags in ((), (2,), (2, 129), (0, 2, 129, 70_000)):
+            found = space.index_prefixes(type_, tags)
+            assert len(found) == len(set(found)) == 1 + 2 * (len(tags) + len(tags) * (len(tags) - 1) // 2)
+            prefixes.update(found)
     assert all(prefix.startswith(space.root) for prefix in prefixes)
-    assert len(set(prefixes)) == len(prefixes)
-    # No index's entries fall inside another's range: no prefix starts another.
     assert not any(a != b and b.startswith(a) for a in prefixes for b in prefixes)
 
 

@@ -17,7 +17,7 @@ from fairway_django.dcb import (
     QueryItem,
     TooManyTags,
 )
-from fairway_django.dcb.limits import INLINE_BUDGET_BYTES, MAX_APPEND_BYTES
+from fairway_django.dcb.limits import MAX_APPEND_BYTES
 
 from .support import assert_nothing_written, expected_read
 
@@ -29,7 +29,6 @@ def test_the_documented_values() -> None:
     assert dcb.MAX_EVENT_BYTES == 100_000
     assert dcb.EXACT_TAG_COMBINATION == 2
     assert dcb.MAX_EVENTS_PER_APPEND == 65_536
-    assert INLINE_BUDGET_BYTES < dcb.MAX_EVENT_BYTES
     assert dcb.MAX_EVENT_BYTES < MAX_APPEND_BYTES
 
 
@@ -137,12 +136,12 @@ def test_a_large_event_is_refused_not_split(prior: DcbStore) -> None:
     assert_nothing_written(prior, head)
 
 
-INLINE_AND_REFERENCED = [
-    Event("Small", b"s" * 100, ["x", "y"]),  # copied into its 7 index entries
-    Event("Large", bytes(range(256)) * 80, ["y", "x"], {"k": "v"}),  # ~20 KB: referenced
+EVENTS_OF_EVERY_SIZE = [
+    Event("Small", b"s" * 100, ["x", "y"]),
+    Event("Large", bytes(range(256)) * 80, ["y", "x"], {"k": "v"}),  # ~20 KB
     Event("Small", b"", ["x", "y", "z"]),
-    Event("Medium", b"m" * 1_500, ["x", "y"]),  # 7 copies would exceed the budget: referenced
-    Event("Untagged", b"u" * 9_000),  # one index entry, but over the budget alone
+    Event("Medium", b"m" * 1_500, ["x", "y"]),
+    Event("Untagged", b"u" * 9_000),  # one index entry
     Event("ManyTags", b"t" * 40, ["x", "y", "z"] + [f"t{i}" for i in range(13)]),  # 273 entries
     Event("Small", b"s2", ["z"]),
     Event("Large", b"L" * 60_000, ["x", "y", "z"]),
@@ -178,11 +177,11 @@ INLINE_AND_REFERENCED = [
         "many tags",
     ],
 )
-def test_inline_and_referenced_events_read_back_identically(prior: DcbStore, query: Query) -> None:
-    prior.append(INLINE_AND_REFERENCED[:4])
-    prior.append(INLINE_AND_REFERENCED[4:])
+def test_events_of_every_size_read_back_identically(prior: DcbStore, query: Query) -> None:
+    prior.append(EVENTS_OF_EVERY_SIZE[:4])
+    prior.append(EVENTS_OF_EVERY_SIZE[4:])
     log = list(prior.read())
-    assert [e.event for e in log][1:] == INLINE_AND_REFERENCED
+    assert [e.event for e in log][1:] == EVENTS_OF_EVERY_SIZE
     for backwards in (False, True):
         for limit in (None, 2):
             got = list(prior.read(query, backwards=backwards, limit=limit))

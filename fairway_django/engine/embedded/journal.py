@@ -16,8 +16,11 @@ overwrites.
 
 LMDB's file is trusted while the machine stays up (the page cache survives any process dying).
 After a reboot it is not: the first process to open the store rebuilds it from the last
-checkpoint and the journal after it (see ``checkpoints``). A file is rotated when it grows
-larger than the store itself, and deleted once a checkpoint covers it.
+checkpoint and the journal after it (see ``checkpoints``). A file is rotated once it holds
+``ROTATE_MIN_BYTES`` and an eighth of the store's size, and deleted once a checkpoint covers
+it: the journal stays within an eighth of the store (8 MB for a small one), while the
+checkpoints it sets off copy the store once per eighth of it written. (Rotating only when the
+journal outgrew the store kept up to a second store's worth of journal on disk.)
 """
 
 from __future__ import annotations
@@ -53,10 +56,11 @@ JournalSync = Literal["always", "soon", "never"]
 #: LMDB key (in the engine's meta database) of the current file and the next record's offset.
 _STATE_KEY = b"journal"
 _STATE = struct.Struct("<QQ")
-#: A file is rotated once it is larger than this and than the store's data file.
-ROTATE_MIN_BYTES = 64 << 20
+#: A file is rotated once it is larger than this and than 1/ROTATE_SHARE of the data file.
+ROTATE_MIN_BYTES = 8 << 20
+ROTATE_SHARE = 8
 #: Files grow by this much at a time, filled with zeros (see ``_make_room``).
-PREALLOCATE_BYTES = 4 << 20
+PREALLOCATE_BYTES = 1 << 20
 #: Under ``normal`` durability, how long a journal write may stay unsynced.
 NORMAL_SYNC_SECONDS = 0.1
 
@@ -167,7 +171,7 @@ class Journal:
         except OSError as error:
             raise CommitUnknownResult(f"writing the journal failed: {error}") from error
         offset += len(record)
-        rotate = offset >= ROTATE_MIN_BYTES and offset >= data_size()
+        rotate = offset >= ROTATE_MIN_BYTES and offset * ROTATE_SHARE >= data_size()
         if rotate:
             first_version, offset = version + 1, 0
         txn.put(_STATE_KEY, _STATE.pack(first_version, offset), db=self._meta)

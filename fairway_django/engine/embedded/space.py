@@ -88,12 +88,24 @@ class SpaceReserve:
 
 
 def storage_full(error: BaseException, path: str) -> StorageFull | None:
-    """The StorageFull to raise for ``error`` if it says the disk holding ``path`` is full."""
+    """The StorageFull to raise for ``error`` if it says the disk holding ``path`` is full.
+
+    LMDB reports a write cut short as an I/O error (EIO), which is what a file growing on a
+    full disk gets: an LMDB error on a disk with no room left counts as a full disk too.
+    """
     if isinstance(error, lmdb.DiskError) or (
         isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
-    ):
+    ) or (isinstance(error, lmdb.Error) and _no_room(path)):
         return StorageFull(
             f"the disk holding the embedded store's {path} is full: nothing was written; free "
             "some space on it and retry"
         )
     return None
+
+
+def _no_room(path: str) -> bool:
+    try:
+        stats = os.statvfs(path)
+    except OSError:
+        return False
+    return stats.f_bavail * stats.f_frsize < AHEAD_BYTES

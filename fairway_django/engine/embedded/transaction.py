@@ -9,11 +9,12 @@ the recorded read-conflict ranges and applies the mutations atomically.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from functools import partial
-from itertools import chain, islice
-from typing import TYPE_CHECKING, cast
+from itertools import chain, islice, repeat
+from operator import add, itemgetter, le
+from typing import TYPE_CHECKING, Literal, cast
 
 import lmdb
 
@@ -180,6 +181,32 @@ class EmbeddedTransaction(Transaction):
             stored = self._environment.keyspace.get(txn, key)
         return stored if entry is UNKNOWN else entry.resolve(stored)  # type: ignore[attr-defined]
 
+    def get_many(self, keys: Sequence[bytes], _snapshot: bool = False) -> list[bytes | None]:
+        """One LMDB call for all of ``keys``, when none is special and nothing was written
+        here yet (otherwise ``get`` for each, which knows those cases)."""
+        if (
+            self._writes is not None
+            or not keys
+            or set(map(type, keys)) != {bytes}
+            or min(map(len, keys)) == 0
+            or max(map(len, keys)) > SHORT_KEY_LIMIT
+            or max(keys) >= b"\xff"
+        ):
+            return [self.get(key, _snapshot) for key in keys]
+        txn = self._reader()
+        if not _snapshot:
+            if self._read_keys is None:
+                self._read_keys = list(keys)
+            else:
+                self._read_keys.extend(keys)
+        with self._environment.lmdb_calls:
+            found: list[tuple[bytes, bytes]] = txn.cursor().getmulti(keys)  # type: ignore[assignment]
+        self._environment.residency.scanned(len(keys))
+        if len(found) == len(keys):
+            return [value for _, value in found]
+        values = dict(found)
+        return [values.get(key) for key in keys]
+
     def _get_range(
         self, begin: bytes, end: bytes, limit: int, reverse: bool, snapshot: bool
     ) -> Iterator[KeyValue]:
@@ -298,6 +325,32 @@ class EmbeddedTransaction(Transaction):
         else:  # leaves no entry a read could see (see WriteMap.record)
             writes.mutations.append(Mutation(Op.SET_VERSIONSTAMPED_KEY, key, value))
             writes.size += len(key) + len(value)
+
+    def set_versionstamped_keys(self, pairs: Sequence[tuple[bytes, bytes]]) -> None:
+        """All of ``pairs`` checked with a few passes in C and recorded at once; any pair out of
+        the common case (see set_versionstamped_key) sends them all the one-by-one way."""
+        keys = [key for key, _ in pairs]
+        values = [value for _, value in pairs]
+        if (
+            self._state != _OPEN
+            or not pairs
+            or set(map(type, keys)) != {bytes}
+            or set(map(type, values)) != {bytes}
+            or min(map(len, keys)) < _VERSIONSTAMP_MIN_OPERAND
+            or max(map(len, keys)) > _VERSIONSTAMP_MAX_OPERAND
+            or max(map(len, values)) > VALUE_SIZE_LIMIT
+            or max(keys) >= b"\xff"
+            or not all(map(le, map(add, _offsets(keys), repeat(_PLACEHOLDER_AND_OFFSET)),
+                           map(len, keys)))
+        ):
+            super().set_versionstamped_keys(pairs)
+            return
+        if self._writes is None:
+            self._writes = WriteMap()
+        writes = self._writes
+        op = repeat(Op.SET_VERSIONSTAMPED_KEY)
+        writes.mutations.extend(map(tuple.__new__, repeat(Mutation), zip(op, keys, values)))
+        writes.size += sum(map(len, keys)) + sum(map(len, values))
 
     def set_versionstamped_value(self, key: bytes, value: bytes) -> None:
         if (  # one test for the common case, as in set_versionstamped_key
@@ -529,6 +582,9 @@ class _SnapshotView(ReadTransaction):
     def get(self, key: bytes) -> bytes | None:
         return self._transaction.get(key, _snapshot=True)
 
+    def get_many(self, keys: Sequence[bytes]) -> list[bytes | None]:
+        return self._transaction.get_many(keys, _snapshot=True)
+
     def get_range(
         self, begin: bytes, end: bytes, limit: int = 0, reverse: bool = False
     ) -> Iterator[KeyValue]:
@@ -536,3 +592,14 @@ class _SnapshotView(ReadTransaction):
 
     def get_read_version(self) -> int:
         return self._transaction.get_read_version()
+
+
+#: A versionstamped key's placeholder and offset, beyond the offset: what its length must allow.
+_PLACEHOLDER_AND_OFFSET = VERSIONSTAMP_SIZE + 4
+_LAST_FOUR = itemgetter(slice(-4, None))
+
+
+def _offsets(operands: list[bytes]) -> Iterator[int]:
+    """Where each versionstamped operand's last four bytes place its placeholder (in C)."""
+    little: Literal["little"] = "little"
+    return map(int.from_bytes, map(_LAST_FOUR, operands), repeat(little))

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from fairway_django.engine import InvertedRange, KeyValue, TransactionCancelled
 
-from ._support import raises_exactly
+from ._support import commit_conflicts, raises_exactly
 
 
 def fill(engine, *names: str) -> None:  # type: ignore[no-untyped-def]
@@ -307,3 +307,29 @@ def test_reads_inside_a_transaction_match_a_model_of_its_writes(engine, initial,
             ] == expected
     tr.commit()
     assert engine.read_prefix(head[len(engine.prefix) :]) == sorted(model.items())
+
+
+# --- get_many ---------------------------------------------------------------------------------
+
+
+def test_get_many_answers_as_get_does_in_the_order_asked(engine):
+    fill(engine, "a", "b", "c")
+    wanted = [engine.key(n) for n in ("c", "missing", "a", "b")]
+    tr = engine.db.create_transaction()
+    assert tr.get_many(wanted) == [b"c", None, b"a", b"b"]
+    assert tr.snapshot.get_many(wanted) == [b"c", None, b"a", b"b"]
+    assert tr.get_many([]) == []
+    tr.set(engine.key("b"), b"mine")  # its own writes too, as get
+    tr.clear(engine.key("c"))
+    assert tr.get_many(wanted) == [None, None, b"a", b"mine"]
+
+
+def test_get_many_reads_conflict_and_snapshot_ones_do_not(engine):
+    fill(engine, "a")
+    for view, conflicts in ((lambda tr: tr, True), (lambda tr: tr.snapshot, False)):
+        assert commit_conflicts(
+            engine.db,
+            engine.key("own"),
+            lambda tr, view=view: view(tr).get_many([engine.key("a"), engine.key("z")]),
+            lambda tr: tr.set(engine.key("z"), b"new"),
+        ) is conflicts

@@ -219,3 +219,32 @@ def test_tuple_layer_versionstamped_key_and_value_round_trip(engine):
         "at",
         keys.Versionstamp(stamp, 6),
     )
+
+
+def test_set_versionstamped_keys_sets_each_as_set_versionstamped_key(engine):
+    head = engine.key("many/")
+    tr = engine.db.create_transaction()
+    future = tr.get_versionstamp()
+    tr.set_versionstamped_keys(
+        [(vs_key(head, order, b"/x"), b"%d" % order) for order in range(3)]
+    )
+    tr.commit()
+    stamp = future.result(timeout=5)
+    found = engine.db.transact(lambda t: list(t.get_range(head, head + b"\xff")))
+    assert found == [
+        (head + stamp + order.to_bytes(2, "big") + b"/x", b"%d" % order) for order in range(3)
+    ]
+
+
+def test_set_versionstamped_keys_refuses_a_bad_operand_as_set_versionstamped_key(engine):
+    tr = engine.db.create_transaction()
+    good = (vs_key(engine.key("ok/")), b"")
+    bad = (engine.key("short") + (1000).to_bytes(4, "little"), b"")  # its placeholder: past the end
+    try:
+        tr.set_versionstamped_keys([good, bad])
+    except FDBError as error:
+        assert error.code == 2000  # client_invalid_operation
+    else:
+        raise AssertionError("a versionstamped key without room for its placeholder was taken")
+    finally:
+        tr.cancel()

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+import zstandard
 
 from fairway_django.engine import open_engine
 from fairway_django.engine.embedded import EmbeddedDatabase, journal
@@ -90,7 +91,7 @@ def test_rotated_journal_files_are_checkpointed_and_dropped(
     while len(journal.files(str(store / "journal"))) > 2 and time.monotonic() < deadline:
         time.sleep(0.05)  # checkpoints run in the background
     assert len(journal.files(str(store / "journal"))) <= 2
-    assert len(list((store / "journal" / "checkpoints").glob("*.mdb"))) == 1
+    assert len(list((store / "journal" / "checkpoints").glob("*.mdb.zst"))) == 1
     db.close()
 
     simulate_reboot(store)
@@ -99,6 +100,20 @@ def test_rotated_journal_files_are_checkpointed_and_dropped(
         (b"k%d" % i, b"v%d" % i) for i in range(6)
     ]
     db.close()
+
+
+def test_a_checkpoint_of_an_earlier_version_uncompressed_is_restored(tmp_path: Path) -> None:
+    store = tmp_path / "s"
+    db = open_engine(f"embedded://{store}?durability=full")
+    db.transact(lambda tr: tr.set(b"k", b"v"))
+    db.close()
+    compressed = next((store / "journal" / "checkpoints").glob("*.mdb.zst"))
+    plain = compressed.with_suffix("")  # 000...N.mdb, as earlier versions named them
+    plain.write_bytes(zstandard.ZstdDecompressor().decompressobj().decompress(compressed.read_bytes()))
+    compressed.unlink()
+
+    simulate_reboot(store)
+    assert keys(f"embedded://{store}") == [b"k"]
 
 
 def test_a_record_of_a_writer_that_died_before_committing_is_not_replayed(
@@ -142,11 +157,11 @@ def test_the_same_boot_trusts_the_store_and_rebuilds_nothing(tmp_path: Path) -> 
     db = open_engine(f"embedded://{store}")
     db.transact(lambda tr: tr.set(b"k", b"v"))
     db.close()
-    checkpoint = next((store / "journal" / "checkpoints").glob("*.mdb"))
+    checkpoint = next((store / "journal" / "checkpoints").glob("*.mdb.zst"))
     db = open_engine(f"embedded://{store}")
     assert db.transact(lambda tr: tr.get(b"k")) == b"v"
     db.close()
-    assert next((store / "journal" / "checkpoints").glob("*.mdb")) == checkpoint
+    assert next((store / "journal" / "checkpoints").glob("*.mdb.zst")) == checkpoint
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import pytest
+
 from fairway_django.engine import open_engine
 from fairway_django.engine.embedded import residency
 
@@ -21,7 +23,11 @@ def mapped_kib(path: Path) -> int:
     return total
 
 
-def test_a_scan_of_a_large_store_keeps_little_of_it_mapped(tmp_path: Path) -> None:
+def test_a_scan_of_a_large_store_keeps_little_of_it_mapped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(residency, "RESIDENT_LIMIT_BYTES", 8 << 20)
+    monkeypatch.setattr(residency, "CHECK_EVERY_SECONDS", 0.0)
     db = open_engine(f"embedded://{tmp_path}?durability=none")
     for start in range(0, 200_000, 20_000):
         db.transact(lambda tr, start=start: [
@@ -31,6 +37,8 @@ def test_a_scan_of_a_large_store_keeps_little_of_it_mapped(tmp_path: Path) -> No
     assert data.stat().st_blocks * 512 > 64 << 20  # allocated: its apparent size is the map
     count = db.transact(lambda tr: sum(1 for _ in tr.get_range(b"k", b"l")))
     assert count == 200_000
-    # Whatever is mapped at the end was mapped since the last release, a few thousand pairs ago.
-    assert mapped_kib(data) < 2 * residency.RELEASE_EVERY_PAIRS * 4096 // 1024 + 4096
+    # What is mapped at the end was mapped since the last release: up to the limit, and what
+    # the pairs read since the last look at the process's resident memory mapped.
+    limit_kib = residency.RESIDENT_LIMIT_BYTES // 1024
+    assert mapped_kib(data) < limit_kib + residency.CHECK_EVERY_PAIRS * 4096 // 1024 + 4096
     db.close()

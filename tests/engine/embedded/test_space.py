@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from fairway_django.engine import open_engine
-from fairway_django.engine.embedded import space
+from fairway_django.engine.embedded import journal, space
 
 from .conftest import python
 
@@ -138,7 +138,8 @@ def test_a_journal_that_cannot_grow_fails_commits_with_storage_full(
     ballast = small_disk(store / "journal") / "ballast"  # the data has room, the journal not
     url = f"embedded://{store}?durability=none"
     written, message = fill(url, ballast)
-    assert written > 10  # the records went into the journal's room ahead until it ran out
+    # The records went into the journal's room ahead (200 KB each) until it ran out.
+    assert written >= journal.PREALLOCATE_BYTES // 200_000
     assert message.startswith(f"the disk holding the embedded store's {store}/journal is full")
     assert_keeps_what_was_written_and_recovers(url, written, ballast)
 
