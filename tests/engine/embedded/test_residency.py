@@ -27,7 +27,6 @@ def test_a_scan_of_a_large_store_keeps_little_of_it_mapped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(residency, "RESIDENT_LIMIT_BYTES", 8 << 20)
-    monkeypatch.setattr(residency, "CHECK_EVERY_SECONDS", 0.0)
     db = open_engine(f"embedded://{tmp_path}?durability=none")
     for start in range(0, 200_000, 20_000):
         db.transact(lambda tr, start=start: [
