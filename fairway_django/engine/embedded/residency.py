@@ -22,10 +22,12 @@ after each release every lookup faults its page in again: that doubled the time 
 entity's 100 events (0.5 ms instead of 0.23 ms in a process with one store of 100,000 events).
 Releasing only past a limit keeps a working set that fits mapped, and still bounds a stream of
 the whole store (a million events: 115 to 135 MB at the peak, the process's own memory
-included). The limit counts the whole process, since reading one store's share
-(``/proc/self/smaps``) takes 2 to 5 ms; and each fault maps up to 16 cached neighbours of its
-page, so a process with two such stores open, as the benchmark's, goes past it and reads
-after a release are slower again (0.4 ms).
+included). The limit is the process's resident file pages against 96 MB per store it has open, since
+reading one store's own share (``/proc/self/smaps``) takes 2 to 5 ms, too slow to look often
+enough: each fault maps up to 16 cached neighbours of its page, so random lookups map most of
+a store's file quickly, and a stream maps some 16 pages per page it reads. (With one limit
+for the whole process, the benchmark's, which holds two stores, released their pages every
+few reads, and an entity's reads took 0.5 ms.)
 """
 
 from __future__ import annotations
@@ -34,19 +36,22 @@ import ctypes
 import ctypes.util
 import logging
 import os
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
 #: Pairs read between two looks at the process's resident file pages.
 CHECK_EVERY_PAIRS = 4096
-#: Resident file pages (the stores' and the libraries') past which the store's are released.
+#: Resident file pages (the stores' and the libraries') per store open in the process, past
+#: which a store's are released.
 RESIDENT_LIMIT_BYTES = 96 << 20
 _MADV_DONTNEED = 4
 
 
 class Residency:
-    def __init__(self, data_file: str) -> None:
+    def __init__(self, data_file: str, stores_open: Callable[[], int]) -> None:
         self._path = os.path.realpath(data_file)
+        self._stores_open = stores_open
         self._since_check = 0
         self._libc: ctypes.CDLL | None = None
 
@@ -54,7 +59,7 @@ class Residency:
         self._since_check += pairs
         if self._since_check >= CHECK_EVERY_PAIRS:
             self._since_check = 0
-            if resident_file_bytes() > RESIDENT_LIMIT_BYTES:
+            if resident_file_bytes() > RESIDENT_LIMIT_BYTES * max(1, self._stores_open()):
                 self.release()
 
     def release(self) -> None:
