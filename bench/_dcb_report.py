@@ -47,7 +47,7 @@ class Metric:
 
 METRICS: dict[str, Metric] = {
     "A": Metric("A  single-event appends, events", "/s", 2.0),
-    "B": Metric("B  100-event appends, events", "/s", 1.0),
+    "B": Metric("B  100-event appends, events", "/s", 0.6),
     "C1": Metric("C1 decisions, sequential", "/s", 2.0),
     "C2": Metric("C2 decisions, 8 threads, own entities", "/s", 1.0),
     "C3": Metric("C3 decisions, 8 threads, one entity", "/s", None),

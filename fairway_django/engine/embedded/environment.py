@@ -83,7 +83,7 @@ class Environment:
         self.env.reader_check()  # free reader slots left by processes that were killed
         self.keyspace, meta = checkpoints.databases(self.env)
         self.journal = Journal(checkpoints.journal_directory(path), meta, durability.journal_sync)
-        self.residency = Residency(os.path.join(path, "data.mdb"))
+        self.residency = Residency(os.path.join(path, "data.mdb"), lambda: len(_open))
         self.space = SpaceReserve(self.env, os.path.join(path, "data.mdb"))
         # py-lmdb releases the GIL inside every call. With several threads, each release hands
         # the GIL to another thread and the caller waits to get it back, so a loop of short

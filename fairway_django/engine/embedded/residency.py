@@ -8,7 +8,7 @@ cache ("fault-around"), so a scan maps some 4 KB per pair read.
 
 So the engine maps the store without read-ahead (LMDB's MDB_NORDAHEAD) and, every
 ``CHECK_EVERY_PAIRS`` pairs read (by range reads and by ``get_many``), looks at how much of
-the store's file the process has resident (its mapping's ``Rss`` in ``/proc/self/smaps``); past
+files the process has resident (``RssFile`` in ``/proc/self/status``, some 20 us); past
 ``RESIDENT_LIMIT_BYTES``, it tells the kernel the process no longer needs the store's mapped
 pages (``MADV_DONTNEED``). The pages stay in the page cache, and the next access maps them
 back from there. The map is writable (see ``space``), and the kernel keeps what was written: it
@@ -17,11 +17,17 @@ any other.
 
 Measured streaming 100,000 events three times: peak resident memory 59 MB instead of 309 MB,
 for 5% of the streaming rate, when the pages were released every 4,096 pairs whatever the
-process held. Reads through an index look each event up in the log, one page per event: after
-each such release every lookup faulted its page in again, which doubled the time of reading
-an entity's 100 events (0.5 ms instead of 0.23 ms). Releasing only past a limit, counted for
-each store, keeps the pages of a working set that fits mapped, and still bounds a stream of
-the whole store.
+process held. Reads through an index look each event up in the log, one page per event, and
+after each release every lookup faults its page in again: that doubled the time of reading an
+entity's 100 events (0.5 ms instead of 0.23 ms in a process with one store of 100,000 events).
+Releasing only past a limit keeps a working set that fits mapped, and still bounds a stream of
+the whole store (a million events: 115 to 135 MB at the peak, the process's own memory
+included). The limit is the process's resident file pages against 96 MB per store it has open, since
+reading one store's own share (``/proc/self/smaps``) takes 2 to 5 ms, too slow to look often
+enough: each fault maps up to 16 cached neighbours of its page, so random lookups map most of
+a store's file quickly, and a stream maps some 16 pages per page it reads. (With one limit
+for the whole process, the benchmark's, which holds two stores, released their pages every
+few reads, and an entity's reads took 0.5 ms.)
 """
 
 from __future__ import annotations
@@ -30,52 +36,31 @@ import ctypes
 import ctypes.util
 import logging
 import os
-import time
+from collections.abc import Callable
 
 logger = logging.getLogger(__name__)
 
-#: Pairs read, and seconds passed, between two looks at the store's resident pages: a look
-#: reads /proc/self/smaps, which takes 2 to 5 ms.
-CHECK_EVERY_PAIRS = 16_384
-CHECK_EVERY_SECONDS = 0.2
-#: Resident pages of the store's file past which they are released.
-RESIDENT_LIMIT_BYTES = 64 << 20
+#: Pairs read between two looks at the process's resident file pages.
+CHECK_EVERY_PAIRS = 4096
+#: Resident file pages (the stores' and the libraries') per store open in the process, past
+#: which a store's are released.
+RESIDENT_LIMIT_BYTES = 96 << 20
 _MADV_DONTNEED = 4
 
 
 class Residency:
-    def __init__(self, data_file: str) -> None:
+    def __init__(self, data_file: str, stores_open: Callable[[], int]) -> None:
         self._path = os.path.realpath(data_file)
+        self._stores_open = stores_open
         self._since_check = 0
-        self._next_check = 0.0
         self._libc: ctypes.CDLL | None = None
 
     def scanned(self, pairs: int) -> None:
         self._since_check += pairs
-        if self._since_check >= CHECK_EVERY_PAIRS and (
-            time.monotonic() >= self._next_check
-        ):
+        if self._since_check >= CHECK_EVERY_PAIRS:
             self._since_check = 0
-            self._next_check = time.monotonic() + CHECK_EVERY_SECONDS
-            if self.resident() > RESIDENT_LIMIT_BYTES:
+            if resident_file_bytes() > RESIDENT_LIMIT_BYTES * max(1, self._stores_open()):
                 self.release()
-
-    def resident(self) -> int:
-        """Bytes of the store's file resident in this process (0 where /proc is missing: not
-        Linux, where the kernel's own reclaim is all there is)."""
-        total, current = 0, False
-        try:
-            with open("/proc/self/smaps") as smaps:
-                for line in smaps:
-                    if line.startswith("Rss:"):
-                        if current:
-                            total += int(line.split()[1]) * 1024
-                    elif not line[0].isupper():  # a mapping's first line: its range and file
-                        fields = line.split(maxsplit=5)
-                        current = len(fields) == 6 and fields[5].rstrip("\n") == self._path
-        except OSError:
-            return 0
-        return total
 
     def release(self) -> None:
         """Unmap the store's pages from this process (they stay cached by the kernel)."""
@@ -99,3 +84,16 @@ class Residency:
                 found.append((int(start, 16), int(end, 16)))
         return found
 
+
+def resident_file_bytes() -> int:
+    """The process's resident file-backed memory, shared memory included (a store on tmpfs);
+    0 where /proc is missing (not Linux: there the kernel's own reclaim is all there is)."""
+    total = 0
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(("RssFile:", "RssShmem:")):
+                    total += int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return total

@@ -26,8 +26,9 @@ def mapped_kib(path: Path) -> int:
 def test_a_scan_of_a_large_store_keeps_little_of_it_mapped(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(residency, "RESIDENT_LIMIT_BYTES", 8 << 20)
-    monkeypatch.setattr(residency, "CHECK_EVERY_SECONDS", 0.0)
+    # Past any resident file page (a limit per store open, and other tests may leave some
+    # open): every look releases, as a scan far larger than the limit makes it do.
+    monkeypatch.setattr(residency, "RESIDENT_LIMIT_BYTES", 1)
     db = open_engine(f"embedded://{tmp_path}?durability=none")
     for start in range(0, 200_000, 20_000):
         db.transact(lambda tr, start=start: [
@@ -37,8 +38,6 @@ def test_a_scan_of_a_large_store_keeps_little_of_it_mapped(
     assert data.stat().st_blocks * 512 > 64 << 20  # allocated: its apparent size is the map
     count = db.transact(lambda tr: sum(1 for _ in tr.get_range(b"k", b"l")))
     assert count == 200_000
-    # What is mapped at the end was mapped since the last release: up to the limit, and what
-    # the pairs read since the last look at the process's resident memory mapped.
-    limit_kib = residency.RESIDENT_LIMIT_BYTES // 1024
-    assert mapped_kib(data) < limit_kib + residency.CHECK_EVERY_PAIRS * 4096 // 1024 + 4096
+    # What is mapped at the end was mapped since the last release, a few thousand pairs ago.
+    assert mapped_kib(data) < 2 * residency.CHECK_EVERY_PAIRS * 4096 // 1024 + 4096
     db.close()
