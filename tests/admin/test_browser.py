@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
 
 from fairway_django.dcb import open_store
 from fairway_django.framework.codec import encode
@@ -123,9 +124,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 
 @pytest.fixture(scope="module")
-def browser(site: Site) -> Iterator[object]:
-    from playwright.sync_api import sync_playwright
-
+def browser(site: Site) -> Iterator[Browser]:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
@@ -134,8 +133,8 @@ def browser(site: Site) -> Iterator[object]:
         browser.close()
 
 
-def logged_in(browser: object, site: Site, username: str) -> object:
-    page = browser.new_page()  # type: ignore[attr-defined]
+def logged_in(browser: Browser, site: Site, username: str) -> Page:
+    page = browser.new_page()
     page.set_default_timeout(15_000)
     page.goto(f"{site.url}/admin/")
     page.fill("#id_username", username)
@@ -145,17 +144,17 @@ def logged_in(browser: object, site: Site, username: str) -> object:
     return page
 
 
-def follow(page: object, selector: str) -> None:
+def follow(page: Page, selector: str) -> None:
     """Click a link or button and wait for the page it leads to."""
-    with page.expect_navigation():  # type: ignore[attr-defined]
-        page.click(selector)  # type: ignore[attr-defined]
+    with page.expect_navigation():
+        page.click(selector)
 
 
-def positions(page: object) -> list[str]:
-    return page.locator("#result_list td.position a").all_inner_texts()  # type: ignore[attr-defined]
+def positions(page: Page) -> list[str]:
+    return page.locator("#result_list td.position a").all_inner_texts()
 
 
-def test_browse_filter_page_and_follow_a_tag(browser: object, site: Site) -> None:
+def test_browse_filter_page_and_follow_a_tag(browser: Browser, site: Site) -> None:
     page = logged_in(browser, site, "root")
     follow(page, "text=Events")  # the app list on the admin's index
     page.wait_for_selector("#result_list")
@@ -193,7 +192,7 @@ def test_browse_filter_page_and_follow_a_tag(browser: object, site: Site) -> Non
     ]
 
 
-def test_a_projection_with_lag(browser: object, site: Site) -> None:
+def test_a_projection_with_lag(browser: Browser, site: Site) -> None:
     page = logged_in(browser, site, "root")
     page.goto(f"{site.url}/admin/fairway/projection/")
     row = page.locator("tr.projection[data-name=course_list]")
@@ -201,7 +200,7 @@ def test_a_projection_with_lag(browser: object, site: Site) -> None:
     assert row.locator("text=Rebuild").count() == 1
 
 
-def test_replay_a_dead_letter_and_see_it_run(browser: object, site: Site) -> None:
+def test_replay_a_dead_letter_and_see_it_run(browser: Browser, site: Site) -> None:
     page = logged_in(browser, site, "root")
     page.goto(f"{site.url}/admin/fairway/automation/waiting_list_notifier/")
     letter = page.locator("tr.dead-letter").first
@@ -222,7 +221,7 @@ def test_replay_a_dead_letter_and_see_it_run(browser: object, site: Site) -> Non
     assert page.locator("tr.dead-letter").count() == 1
 
 
-def test_a_support_user_sees_no_action(browser: object, site: Site) -> None:
+def test_a_support_user_sees_no_action(browser: Browser, site: Site) -> None:
     page = logged_in(browser, site, "support")
     page.goto(f"{site.url}/admin/fairway/projection/")
     assert page.locator("tr.projection").count() >= 1
