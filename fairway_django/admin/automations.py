@@ -96,10 +96,7 @@ class AutomationAdmin(StoreAdmin):
             failure = queue.skip_failed_event()
             if failure is None:
                 raise NothingDone(f"{name}: the watcher has no failed event to skip")
-            return (
-                f"{name}: skipped the {failure.event_type} event at {failure.position} "
-                f"({failure.error})"
-            )
+            return f"{name}: skipped {failure.describe()}"
 
         return self.action(
             request, permission="skip_automation_event", subject=Automation(name=name),

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from fairway_django.dcb import DcbStore, Position, Query, QueryItem, SequencedEvent
-from fairway_django.dcb.position import POSITION_BYTES
+from fairway_django.dcb.position import predecessor, successor
 from fairway_django.framework import codec
 
 #: Events on a page.
@@ -28,8 +28,6 @@ PAGE_SIZE = 50
 EXAMINED_PER_PAGE = 20_000
 #: Events the bisection looks past, at one probe, for one that records its time.
 UNTIMED_PER_PROBE = 64
-
-_LAST = (1 << (8 * POSITION_BYTES)) - 1
 
 
 @dataclass(frozen=True)
@@ -162,28 +160,16 @@ def position_at(store: DcbStore, moment: datetime) -> Position | None:
     # With g(x) the first timed event after position x, and P(x) "g(x) is None or occurred at
     # or after moment" (P grows with x): P(below) is false and P(above) true; the answer is
     # g(above) once they are adjacent.
-    below, above = _number(first[0]) - 1, _number(newest.position)
+    below, above = first[0].number - 1, newest.position.number
     while above - below > 1:
         middle = (below + above) // 2
-        found = _timed_after(store, Position(_raw(middle)))
+        found = _timed_after(store, Position.of_number(middle))
         if found is None or found[1] >= moment:
             above = middle
         else:  # everything up to the event found is before moment: jump past it
-            below = _number(found[0]) - 1
-    found = _timed_after(store, Position(_raw(above)))
+            below = found[0].number - 1
+    found = _timed_after(store, Position.of_number(above))
     return None if found is None else found[0]
-
-
-def successor(position: Position | None) -> Position | None:
-    if position is None or _number(position) == _LAST:
-        return None
-    return Position(_raw(_number(position) + 1))
-
-
-def predecessor(position: Position | None) -> Position | None:
-    if position is None or _number(position) == 0:
-        return None
-    return Position(_raw(_number(position) - 1))
 
 
 def occurred_at(sequenced: SequencedEvent) -> datetime | None:
@@ -211,10 +197,3 @@ def _higher_cursor(cursor: Position | None, bound: Position | None) -> Position 
         return bound if cursor is None else cursor
     return max(cursor, bound)
 
-
-def _number(position: Position) -> int:
-    return int.from_bytes(position.raw, "big")
-
-
-def _raw(number: int) -> bytes:
-    return number.to_bytes(POSITION_BYTES, "big")

@@ -17,6 +17,7 @@ from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_safe
 
 from fairway_django.dcb import DcbStore, InvalidPosition, Position, Query, QueryItem, SequencedEvent
+from fairway_django.dcb.position import predecessor, successor
 from fairway_django.framework import registry
 from fairway_django.framework.codec import decode
 from fairway_django.framework.errors import FairwayError
@@ -32,9 +33,7 @@ from .event_pages import (
     event_at,
     occurred_at,
     position_at,
-    predecessor,
     select,
-    successor,
 )
 
 #: Each type's events are counted up to this many for the type filter; beyond, it shows "500+"

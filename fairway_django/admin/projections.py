@@ -85,10 +85,7 @@ class ProjectionAdmin(StoreAdmin):
 
         def skip() -> str:
             _, failure = store.database.transact(lambda tr: generations.skip_failed(tr, number))
-            return (
-                f"{name}@{number}: skipped the {failure.event_type} event at {failure.position} "
-                f"({failure.error})"
-            )
+            return f"{name}@{number}: skipped {failure.describe()}"
 
         failure = store.database.transact(lambda tr: generations.failure(tr.snapshot, number))
         about = (

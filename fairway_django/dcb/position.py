@@ -15,6 +15,8 @@ from .errors import InvalidPosition
 #: Bytes in a position: versionstamp (10) + order within the append (2).
 POSITION_BYTES: Final = 12
 _TEXT = re.compile(r"[0-9a-f]{24}")
+#: The largest position's number.
+LAST_NUMBER: Final = (1 << (8 * POSITION_BYTES)) - 1
 
 
 class _PositionFields(NamedTuple):
@@ -43,6 +45,19 @@ class Position(_PositionFields):
             )
         return cls(bytes.fromhex(text))
 
+    @property
+    def number(self) -> int:
+        """The position as a whole number: positions compare as their numbers do, and the
+        numbers between two positions are the places an event could sit between them."""
+        return int.from_bytes(self.raw, "big")
+
+    @classmethod
+    def of_number(cls, number: int) -> Position:
+        """The position whose :attr:`number` is ``number`` (0 to LAST_NUMBER)."""
+        if not 0 <= number <= LAST_NUMBER:
+            raise InvalidPosition(f"{number} is outside the positions (0 to {LAST_NUMBER})")
+        return cls(number.to_bytes(POSITION_BYTES, "big"))
+
     def __str__(self) -> str:
         return self.raw.hex()
 
@@ -57,3 +72,18 @@ def check_after(after: object) -> None:
         raise InvalidPosition(
             f"after must be a Position or None, not {type(after).__name__}{hint}"
         )
+
+
+def successor(position: Position | None) -> Position | None:
+    """The place just after ``position``, so ``after=predecessor(p)`` reads from ``p`` on and
+    ``before=successor(p)`` reads from ``p`` back. None (no bound) for None or the last place."""
+    if position is None or position.number == LAST_NUMBER:
+        return None
+    return Position.of_number(position.number + 1)
+
+
+def predecessor(position: Position | None) -> Position | None:
+    """The place just before ``position``; None (no bound) for None or the first place."""
+    if position is None or position.number == 0:
+        return None
+    return Position.of_number(position.number - 1)

@@ -56,6 +56,10 @@ class Failure(msgspec.Struct, frozen=True):
     traceback: str
     failed_ms: int
 
+    def describe(self) -> str:
+        """What failed, as messages name it: 'the T event at P (error)'."""
+        return f"the {self.event_type} event at {self.position} ({self.error})"
+
 
 class GenerationError(FairwayError):
     """An operation on generations that cannot be done (dropping the serving one, ...)."""

@@ -11,6 +11,7 @@ import random
 import pytest
 
 from fairway_django.dcb import AppendCondition, DcbStore, Event, InvalidPosition, Position, Query
+from fairway_django.dcb.position import LAST_NUMBER, predecessor, successor
 
 
 @pytest.fixture
@@ -145,3 +146,17 @@ def test_an_after_given_as_text_says_how_to_make_it_a_position(store: DcbStore) 
         store.subscribe(after=text)  # type: ignore[arg-type]
     with pytest.raises(InvalidPosition, match=r"Position\.parse\(\)"):
         AppendCondition(Query.all(), after=text)  # type: ignore[arg-type]
+
+
+def test_neighbours_bound_reads_to_one_position(store: DcbStore) -> None:
+    """``after=predecessor(p)`` starts a read at ``p``; ``successor(p)`` backwards ends at it."""
+    first = store.append([Event("T", b"1")])
+    second = store.append([Event("T", b"2")])
+    assert next(store.read(after=predecessor(second), limit=1)).position == second
+    assert next(store.read(after=successor(first), backwards=True, limit=1)).position == first
+    assert Position.of_number(second.number) == second
+    assert successor(predecessor(second)) == second
+    assert predecessor(Position.of_number(0)) is None and predecessor(None) is None
+    assert successor(Position.of_number(LAST_NUMBER)) is None
+    with pytest.raises(InvalidPosition, match="outside the positions"):
+        Position.of_number(LAST_NUMBER + 1)

@@ -22,7 +22,4 @@ class Command(BaseCommand):
         failure = JobQueue(get_store(), name).skip_failed_event()
         if failure is None:
             raise CommandError(f"the watcher of {name!r} has no failed event to skip")
-        self.stdout.write(
-            f"{name}: skipped the {failure.event_type} event at {failure.position} "
-            f"({failure.error})"
-        )
+        self.stdout.write(f"{name}: skipped {failure.describe()}")

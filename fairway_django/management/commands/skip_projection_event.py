@@ -36,7 +36,4 @@ class Command(BaseCommand):
             )
         except GenerationError as error:
             raise CommandError(str(error)) from None
-        self.stdout.write(
-            f"{name}@{number}: skipped the {failure.event_type} event at {failure.position} "
-            f"({failure.error})"
-        )
+        self.stdout.write(f"{name}@{number}: skipped {failure.describe()}")
