@@ -55,7 +55,7 @@ class Sizes:
     rounds: int = 10  # turns each timed workload is cut into (see run_group)
     memory_events: int = 1_000_000  # M
     memory_batch: int = 1_000
-    process_decisions: int = 2_000  # P: decisions shared out between the processes
+    process_decisions: int = 6_000  # P: decisions shared out between the processes (seconds)
     growth_decisions: int = 300  # G, on M's store: sequential decisions...
     growth_appends: int = 500  # ...and single-event appends (its reads: ``entity_reads``)
 

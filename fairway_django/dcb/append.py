@@ -46,13 +46,11 @@ from .codec import decode, encode
 from .errors import AppendConditionFailed, EventTooLarge, InvalidAppend
 from .events import Event, check_event, utf8_size
 from .keyspace import (
-    KEY_OVERHEAD,
     TAG,
     TYPE,
     DcbKeyspace,
     EventSpace,
-    IndexOperands,
-    operand_parts,
+    Indexes,
     position_of,
     versionstamped_position,
 )
@@ -76,8 +74,8 @@ PRUNE_INTERVAL_SECONDS = 5.0
 PRUNE_KEYS_BATCH = 256
 #: Longest idempotency key, in UTF-8 bytes.
 MAX_IDEMPOTENCY_KEY_BYTES = 200
-#: Index operands kept per type and tag set; the cache starts afresh when full.
-_CACHED_OPERANDS = 16_384
+#: Index prefixes kept per type and tag set; the cache starts afresh when full.
+_CACHED_INDEXES = 16_384
 _ORDER = struct.Struct(">H")
 _MILLIS = struct.Struct(">Q")
 
@@ -115,7 +113,7 @@ class _Prepared(NamedTuple):
     """One event, encoded, with the indexes it goes into."""
 
     record: bytes
-    indexes: tuple[tuple[bytes, bytes], ...]  # each index's operand parts
+    indexes: tuple[bytes, ...]  # each index's prefix
 
 
 class Appender:
@@ -127,7 +125,7 @@ class Appender:
         self._layout = layout
         self._planner = planner
         self._next_prune = 0.0
-        self._operands: dict[tuple[int, tuple[int, ...]], IndexOperands] = {}
+        self._indexes: dict[tuple[str, tuple[str, ...]], Indexes] = {}
 
     def append(
         self, events: Iterable[Event], condition: AppendCondition | None,
@@ -211,13 +209,11 @@ class Appender:
                     f"limit is {MAX_EVENT_BYTES:,} (type, tags, metadata and data together). "
                     "Keep large payloads elsewhere and put a reference in the event."
                 )
-        self._layout.names.assign(name for event, _ in encoded for name in names_of(event))
         prepared: list[_Prepared] = []
-        size = len(encoded) * (len(space.log) + KEY_OVERHEAD)
-        for event, record in encoded:
-            operands = self._index_operands(space, event)
-            prepared.append(_Prepared(record, operands.parts))
-            size += len(record) + operands.key_bytes
+        size = len(encoded) * (len(space.log) + POSITION_BYTES)
+        for (_, record), indexes in zip(encoded, self._indexes_of(space, encoded)):
+            prepared.append(_Prepared(record, indexes.prefixes))
+            size += len(record) + indexes.key_bytes
         if size > MAX_APPEND_BYTES:
             raise InvalidAppend(
                 f"these {len(prepared):,} events take {size:,} bytes with their index entries; "
@@ -225,16 +221,25 @@ class Appender:
             )
         return prepared
 
-    def _index_operands(self, space: EventSpace, event: Event) -> IndexOperands:
+    def _indexes_of(
+        self, space: EventSpace, encoded: list[tuple[Event, bytes]]
+    ) -> list[Indexes]:
+        """Each event's indexes, cached by its type and tags as written: most appends repeat
+        combinations already seen, and then need neither the dictionary nor a sort."""
+        cache = self._indexes
+        combinations = [(event[0], event[2]) for event, _ in encoded]  # type, tags
+        found = list(map(cache.get, combinations))
+        if None not in found:
+            return found  # type: ignore[return-value]  # no None left
+        missed = [combination for combination, got in zip(combinations, found) if got is None]
         names = self._layout.names
-        type_ = names.number((TYPE, event.type))
-        tags = tuple(sorted([names.number((TAG, tag)) for tag in event.tags]))
-        operands = self._operands.get((type_, tags))
-        if operands is None:
-            if len(self._operands) >= _CACHED_OPERANDS:
-                self._operands.clear()
-            operands = self._operands[type_, tags] = space.index_operands(type_, tags)
-        return operands
+        names.assign(name for type_, tags in missed for name in names_of(type_, tags))
+        if len(cache) + len(missed) > _CACHED_INDEXES:
+            cache.clear()
+        for type_, tags in missed:
+            numbers = tuple(sorted([names.number((TAG, tag)) for tag in tags]))
+            cache[type_, tags] = space.indexes(names.number((TYPE, type_)), numbers)
+        return [got or cache[combination] for combination, got in zip(combinations, found)]
 
     def _check(self, tr: Transaction, condition: AppendCondition, space: EventSpace) -> None:
         """Raise AppendConditionFailed if a matching event exists after the condition's position.
@@ -254,13 +259,13 @@ class Appender:
     def _write(
         self, tr: Transaction, prepared: list[_Prepared], marker: bytes, space: EventSpace
     ) -> None:
-        log_head, log_tail = operand_parts(space.log)
-        pairs: list[tuple[bytes, bytes]] = []
+        log = space.log
+        entries: list[tuple[bytes, bytes, bytes]] = []
         for order, (record, indexes) in enumerate(prepared):
-            order_bytes = _ORDER.pack(order)
-            pairs.append((log_head + order_bytes + log_tail, record))
-            pairs += [(head + order_bytes + tail, b"") for head, tail in indexes]
-        tr.set_versionstamped_keys(pairs)
+            order_bytes = _ORDER.pack(order)  # a position: the versionstamp, then the order
+            entries.append((log, order_bytes, record))
+            entries += [(prefix, order_bytes, b"") for prefix in indexes]
+        tr.set_versionstamped_keys(entries)
         last = versionstamped_position(len(prepared) - 1)
         tr.set_versionstamped_value(marker, last)
         tr.set_versionstamped_value(self._keyspace.head, last)

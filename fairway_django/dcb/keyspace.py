@@ -137,33 +137,17 @@ class EventSpace:
                 prefixes.append(self.type_and_tags_index(type_, chosen))
         return tuple(prefixes)
 
-    def index_operands(self, type_: int, tags: tuple[int, ...]) -> IndexOperands:
+    def indexes(self, type_: int, tags: tuple[int, ...]) -> Indexes:
         prefixes = self.index_prefixes(type_, tags)
-        return IndexOperands(
-            tuple(map(operand_parts, prefixes)),
-            sum(map(len, prefixes)) + len(prefixes) * KEY_OVERHEAD,
-        )
+        return Indexes(prefixes, sum(map(len, prefixes)) + len(prefixes) * POSITION_BYTES)
 
 
-class IndexOperands(NamedTuple):
+class Indexes(NamedTuple):
     """The indexes an event of one type and tag set goes into, made once per such set."""
 
-    #: Per index, the parts of its entry's ``set_versionstamped_key`` operand (operand_parts).
-    parts: tuple[tuple[bytes, bytes], ...]
+    prefixes: tuple[bytes, ...]
     #: What the keys of one event's entries take, all together.
     key_bytes: int
-
-
-#: Bytes a versionstamped key takes beyond its prefix: the position and the operand's offset.
-KEY_OVERHEAD = POSITION_BYTES + 4
-
-
-def operand_parts(prefix: bytes) -> tuple[bytes, bytes]:
-    """``(head, tail)``: the ``set_versionstamped_key`` operand for the entry at ``prefix`` of an
-    append's event number ``order`` is ``head + order (2 bytes, big-endian) + tail``: the
-    ten bytes the engine fills at commit, the order, and the little-endian offset of the ten.
-    """
-    return prefix + _INCOMPLETE, len(prefix).to_bytes(4, "little")
 
 
 def versionstamped_position(order: int, suffix: bytes = b"") -> bytes:

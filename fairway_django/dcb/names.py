@@ -20,7 +20,6 @@ from collections.abc import Iterable
 
 from fairway_django.engine import Database, ReadTransaction, Transaction
 
-from .events import Event
 from .keyspace import TAG, TYPE, DcbKeyspace
 
 #: A dictionary entry: its kind (keyspace.TYPE or keyspace.TAG) and the name.
@@ -30,9 +29,9 @@ _NUMBER_BYTES = 8
 BOOKKEEPING_RETRIES = 100
 
 
-def names_of(event: Event) -> list[Name]:
-    """The dictionary entries an event's index keys need."""
-    return [(TYPE, event.type), *((TAG, tag) for tag in event.tags)]
+def names_of(type_: str, tags: tuple[str, ...]) -> list[Name]:
+    """The dictionary entries the index keys of an event of this type and tags need."""
+    return [(TYPE, type_), *((TAG, tag) for tag in tags)]
 
 
 class Dictionary:

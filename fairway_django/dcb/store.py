@@ -159,11 +159,14 @@ class DcbStore:
         run: Callable[[Callable[[Transaction], Chunk]], Chunk],
     ) -> Iterator[SequencedEvent]:
         remaining = limit
+        scanning = False  # past its first chunk, a read is a long scan (disable_read_cache)
         while remaining is None or remaining > 0:
             count = CHUNK_EVENTS if remaining is None else min(CHUNK_EVENTS, remaining)
-            chunk = run(
-                partial(self._chunk, query=query, after=after, count=count, backwards=backwards)
-            )
+            chunk = run(partial(
+                self._chunk, query=query, after=after, count=count, backwards=backwards,
+                scanning=scanning,
+            ))
+            scanning = True
             yield from chunk.events
             if chunk.resume is None:
                 return
@@ -173,7 +176,10 @@ class DcbStore:
 
     def _chunk(
         self, tr: Transaction, *, query: Query, after: bytes | None, count: int, backwards: bool,
+        scanning: bool,
     ) -> Chunk:
+        if scanning:
+            tr.disable_read_cache()
         reader = tr.snapshot
         scans = self._planner.scans(reader, query)
         return read_chunk(reader, self._layout.events().log, scans, after, count, backwards)

@@ -108,14 +108,14 @@ def _move_chunk(
     peek = database.transact(
         lambda tr: [decode(record) for _, record in tr.snapshot.get_range(begin, end, CHUNK_EVENTS)]
     )
-    names.assign(name for event in peek for name in names_of(event))
+    names.assign(name for event in peek for name in names_of(event.type, event.tags))
 
     def move(tr: Transaction) -> int:
         pairs = list(tr.get_range(begin, end, limit=CHUNK_EVENTS))
-        names.assign(name for _, record in pairs for name in names_of(decode(record)))
-        for key, record in pairs:
+        events = [decode(record) for _, record in pairs]
+        names.assign(name for event in events for name in names_of(event.type, event.tags))
+        for (key, record), event in zip(pairs, events):
             raw = key[-POSITION_BYTES:]
-            event = decode(record)
             tr.set(space.log + raw, record)
             type_ = names.number((TYPE, event.type))
             tags = tuple(sorted(names.number((TAG, tag)) for tag in event.tags))

@@ -21,7 +21,7 @@ from concurrent.futures import Future
 from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from .errors import FDBError, InvalidOptionValue, TransactionTimedOut
-from .keys import strinc
+from .keys import strinc, versionstamp_operand
 from .retry import RetryPolicy
 
 T = TypeVar("T")
@@ -84,6 +84,14 @@ class Transaction(ReadTransaction):
     def snapshot(self) -> ReadTransaction:
         """Reads through this view add no read-conflict ranges, so they never cause conflicts."""
 
+    def disable_read_cache(self) -> None:
+        """Say that what this transaction reads will not be read again soon: it is part of a
+        long scan. FDB's ``read_server_side_cache_disable`` option: its storage servers then
+        keep their cache for other reads. The embedded engine, as such reads add up, releases
+        the store's pages mapped into the process (see ``engine.embedded.residency``); other
+        reads never do, so that a process's working set stays mapped.
+        """
+
     @abstractmethod
     def set(self, key: bytes, value: bytes) -> None: ...
 
@@ -105,12 +113,14 @@ class Transaction(ReadTransaction):
         version 520 and later), exactly as ``fdb.tuple.pack_with_versionstamp`` produces them.
         """
 
-    def set_versionstamped_keys(self, pairs: Sequence[tuple[bytes, bytes]]) -> None:
-        """:meth:`set_versionstamped_key` for each ``(key, value)``, in order, in one call: an
-        event store's append sets eight of them per event, and engines can check and record
-        them all at once."""
-        for key, value in pairs:
-            self.set_versionstamped_key(key, value)
+    def set_versionstamped_keys(self, entries: Sequence[tuple[bytes, bytes, bytes]]) -> None:
+        """For each ``(before, after, value)``, in order: set the key ``before`` + the commit's
+        versionstamp + ``after`` to ``value``, as :meth:`set_versionstamped_key` does with its
+        placeholder right after ``before``. An event store's append sets eight such keys per
+        event: in one call, an engine checks and records them all at once, and at commit puts
+        the versionstamp between two parts instead of finding each key's placeholder."""
+        for before, after, value in entries:
+            self.set_versionstamped_key(versionstamp_operand(before, after), value)
 
     @abstractmethod
     def set_versionstamped_value(self, key: bytes, value: bytes) -> None:

@@ -474,6 +474,9 @@ class FDBTransaction(FDBReadTransaction, Transaction):
     def snapshot(self) -> ReadTransaction:
         return self._snapshot
 
+    def disable_read_cache(self) -> None:
+        self._tr.options.set_read_server_side_cache_disable()
+
     def set(self, key: bytes, value: bytes) -> None:
         self._tr.set(key, value)
 

@@ -43,6 +43,8 @@ __all__ = [
 _VERSIONSTAMP_CODE = b"\x33"
 #: Ten bytes of 0xff stand in for the transaction version until the commit fills them in.
 _INCOMPLETE_TR_VERSION = b"\xff" * 10
+#: What a versionstamped key or value holds where the commit's versionstamp goes.
+_PLACEHOLDER = bytes(10)
 #: A versionstamp's body: the 10-byte transaction version, then a big-endian user version.
 _VERSIONSTAMP_BODY = struct.Struct(">10sH")
 
@@ -145,6 +147,17 @@ def pack_with_versionstamp(items: tuple[TupleElement, ...], prefix: bytes = b"")
     except (AttributeError, ValueError):
         items = _with_own_versionstamps(items, expected_incomplete=1)
         return bytes(_fdb_tuple.pack_with_versionstamp(items, prefix))
+
+
+def versionstamp_operand(before: bytes, after: bytes) -> bytes:
+    """The operand of ``set_versionstamped_key`` for the key ``before`` + the commit's
+    versionstamp + ``after``: a placeholder between the two, and its offset at the end."""
+    if type(before) is not bytes or type(after) is not bytes:
+        raise TypeError(
+            "a versionstamped key's parts are bytes, not "
+            f"{type(before).__name__} and {type(after).__name__}"
+        )
+    return before + _PLACEHOLDER + after + len(before).to_bytes(4, "little")
 
 
 def unpack(key: bytes, prefix_len: int = 0) -> tuple[TupleElement, ...]:

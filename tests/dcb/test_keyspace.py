@@ -9,7 +9,6 @@ from fairway_django.dcb import InvalidNamespace
 from fairway_django.dcb.keyspace import (
     DcbKeyspace,
     EventSpace,
-    operand_parts,
     varint,
     versionstamped_position,
 )
@@ -36,14 +35,11 @@ def test_numbers_are_short_and_prefix_free() -> None:
 
 
 @pytest.mark.parametrize("order", [0, 1, 255, 65_535])
-def test_versionstamped_operands_put_the_position_at_the_end(order: int) -> None:
-    space = EventSpace(keys.pack((1,)))
-    for prefix in (space.log, space.type_and_tags_index(3, (1, 200))):
-        head, tail = operand_parts(prefix)
-        assert stamp(head + order.to_bytes(2, "big") + tail, STAMP) == (
-            prefix + STAMP + order.to_bytes(2, "big")
-        )
+def test_a_versionstamped_position_is_the_versionstamp_then_the_order(order: int) -> None:
     assert stamp(versionstamped_position(order), STAMP) == STAMP + order.to_bytes(2, "big")
+    assert stamp(versionstamped_position(order, b"~"), STAMP) == (
+        STAMP + order.to_bytes(2, "big") + b"~"
+    )
 
 
 def test_no_index_of_an_event_holds_another_index_of_the_store() -> None:

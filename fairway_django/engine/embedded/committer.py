@@ -4,9 +4,11 @@ Threads of one process hand their transactions to a queue; whichever thread find
 progress leads: it opens one LMDB write transaction on the data (LMDB's writer lock, fair
 across processes, orders it against every other process), resolves each queued transaction
 against the conflict log, applies the ones that pass, appends their written ranges to the log
-(in the unsynced coordination environment, committed first) and makes the whole batch durable
-with one journal record and a single sync (see journal). Batching is what FDB's commit proxies
-do; it lets several threads share the cost of one fsync without any waiting window.
+(in the unsynced coordination environment, committed first) and writes the whole batch's
+journal record (see journal). Under full durability it then syncs the journal once the writer
+lock is released, a sync that may cover other processes' batches too (see durable). Batching is
+what FDB's commit proxies do; it lets several threads share the cost of one fsync without any
+waiting window.
 
 The commit version is the LMDB write transaction's id, which LMDB increments with every
 committed write transaction across all processes, and read versions are the ids of LMDB read
@@ -114,22 +116,41 @@ class Committer:
                 batch = [request, *self._queue[: self.batch_limit - 1]]
                 del self._queue[: self.batch_limit - 1]
             try:
-                self._process(batch)
+                try:
+                    written = self._process(batch)
+                finally:  # the next batch may commit while this one is being synced
+                    with self._lock:
+                        following = self._queue.pop(0) if self._queue else None
+                        if following is None:
+                            self._leading = False
+                    if following is not None:
+                        assert following.wakeup is not None
+                        following.wakeup.set()
+                self._make_durable(batch)
+                if written:  # looked up after the commit: no watch registered meanwhile is missed
+                    registry = self._environment.watch_registry
+                    registry.notify(registry.watchers_of(written))
             finally:
-                with self._lock:
-                    following = self._queue.pop(0) if self._queue else None
-                    if following is None:
-                        self._leading = False
                 for committed in batch[1:]:
                     assert committed.wakeup is not None
                     committed.wakeup.set()
-                if following is not None:
-                    assert following.wakeup is not None
-                    following.wakeup.set()
         if request.error is not None:
             raise request.error
 
-    def _process(self, batch: list[CommitRequest]) -> None:
+    def _make_durable(self, batch: list[CommitRequest]) -> None:
+        """Under full durability, sync the journal through the batch's version (unless a sync
+        by this or another process already covered it), after the writer lock is released."""
+        durable = self._environment.durable
+        version = max(request.version for request in batch)
+        if durable is None or version < 0:
+            return
+        try:
+            durable.wait_for(version)
+        except OSError as error:
+            self._fail_all(batch, CommitUnknownResult(f"syncing the journal failed: {error}"))
+
+    def _process(self, batch: list[CommitRequest]) -> Written:
+        """Commit the batch in LMDB, its journal record written (not synced); what it wrote."""
         environment = self._environment
         written = Written()
         rotated = journaled = False
@@ -137,11 +158,11 @@ class Committer:
             # The data's writer lock first, always: it orders commits across processes. The
             # log entry commits before the data, so a later commit never misses it (an entry
             # whose data commit then fails only makes for a spurious conflict). The journal
-            # record is written, and synced under full durability, before the data commits:
-            # nothing becomes visible before it is durable.
+            # record is written before the data commits; under full durability it is synced
+            # once the writer lock is released, before any reader sees it (see durable).
             with environment.env.begin(write=True) as txn:  # counted by ``busy``
                 environment.space.reserve(
-                    sum(len(r.mutations) for r in batch), sum(r.size for r in batch)
+                    sum(m.key_count for r in batch for m in r.mutations), sum(r.size for r in batch)
                 )
                 runs: list[Run] = []
                 with (
@@ -171,11 +192,9 @@ class Committer:
         finally:
             for request in batch:
                 request.finished = True
-        if written:  # looked up after the data commit, so no watch registered meanwhile is missed
-            registry = environment.watch_registry
-            registry.notify(registry.watchers_of(written))
         if rotated:
             environment.checkpoint_soon()
+        return written
 
     def _resolve_batch(
         self, txn: lmdb.Transaction, log_txn: lmdb.Transaction, batch: list[CommitRequest],
@@ -246,8 +265,10 @@ class Committer:
         """
         keyspace = self._environment.keyspace
         pairs: list[tuple[bytes, bytes]] = []
-        for op, key, param in request.mutations:
-            if op is Op.SET_VERSIONSTAMPED_KEY:
+        for op, key, param, entries in request.mutations:
+            if op is Op.SET_VERSIONSTAMPED_KEYS:
+                pairs += [(before + versionstamp + after, value) for before, after, value in entries]
+            elif op is Op.SET_VERSIONSTAMPED_KEY:
                 offset = int.from_bytes(key[-4:], "little")  # checked when recorded
                 pairs.append(
                     (key[:offset] + versionstamp + key[offset + VERSIONSTAMP_SIZE : -4], param)

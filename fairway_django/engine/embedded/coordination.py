@@ -26,7 +26,8 @@ import lmdb
 #: Address space for the coordination state (the file only grows as needed).
 MAP_SIZE = 64 << 30
 MAX_READERS = 4096
-_FILES = ("data.mdb", "lock.mdb")
+#: Its files, removed when the first process opens the store ("durable": see ``durable``).
+_FILES = ("data.mdb", "lock.mdb", "durable")
 
 
 class Coordination:

@@ -19,10 +19,13 @@ import logging
 import os
 import threading
 
+import lmdb
+
 from ..errors import EngineConfigurationError
 from . import checkpoints
 from .committer import Committer
 from .coordination import Coordination
+from .durable import DurableVersion
 from .journal import Journal, JournalSync
 from .residency import Residency
 from .space import SpaceReserve
@@ -83,6 +86,14 @@ class Environment:
         self.env.reader_check()  # free reader slots left by processes that were killed
         self.keyspace, meta = checkpoints.databases(self.env)
         self.journal = Journal(checkpoints.journal_directory(path), meta, durability.journal_sync)
+        #: Under full durability, how far the journal is synced (None: commits do not wait).
+        self.durable = (
+            DurableVersion(
+                os.path.join(self.coordination.path, "durable"), self.env, meta,
+                checkpoints.journal_directory(path),
+            )
+            if durability is Durability.FULL else None
+        )
         self.residency = Residency(os.path.join(path, "data.mdb"), lambda: len(_open))
         self.space = SpaceReserve(self.env, os.path.join(path, "data.mdb"))
         # py-lmdb releases the GIL inside every call. With several threads, each release hands
@@ -110,6 +121,13 @@ class Environment:
             if any(row[0] == me and row[2] != "-" for row in rows if len(row) == 3):
                 return False
         return True
+
+    def snapshot(self) -> lmdb.Transaction:
+        """A read snapshot of the data; under full durability, once all it holds is durable."""
+        txn = self.env.begin()
+        if self.durable is not None:
+            self.durable.wait_for(txn.id())
+        return txn
 
     def full_message(self) -> str:
         return (
@@ -143,12 +161,16 @@ class Environment:
         self.watch_hub.close()
         self.watch_registry.close()
         self.journal.close()
+        if self.durable is not None:
+            self.durable.close()
         self.coordination.close()
         self.space.close()
         self.env.close()
 
     def close_inherited(self) -> None:
         """In a forked child: close the parent's handles without touching its watches."""
+        if self.durable is not None:
+            self.durable.close()  # its lock belongs to the parent's open file
         self.coordination.close()
         self.space.close()
         self.env.close()

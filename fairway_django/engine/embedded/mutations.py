@@ -22,13 +22,25 @@ class Op(enum.Enum):
     CLEAR_RANGE = "clear_range"
     ADD = "add"
     SET_VERSIONSTAMPED_KEY = "set_versionstamped_key"
+    SET_VERSIONSTAMPED_KEYS = "set_versionstamped_keys"
     SET_VERSIONSTAMPED_VALUE = "set_versionstamped_value"
+
+
+#: ``set_versionstamped_keys``'s entries: (before, after, value) each.
+StampedEntries = tuple[tuple[bytes, bytes, bytes], ...]
 
 
 class Mutation(NamedTuple):
     op: Op
     key: bytes
     param: bytes  # the value, the range end for CLEAR_RANGE, the operand for ADD
+    #: SET_VERSIONSTAMPED_KEYS's entries, recorded as one mutation (its key and param empty).
+    entries: StampedEntries = ()
+
+    @property
+    def key_count(self) -> int:
+        """How many keys it sets or clears (a range counting as one)."""
+        return len(self.entries) or 1
 
 
 def add(existing: bytes | None, param: bytes) -> bytes:

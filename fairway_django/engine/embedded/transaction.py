@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
 from functools import partial
-from itertools import chain, islice, repeat
-from operator import add, itemgetter, le
-from typing import TYPE_CHECKING, Literal, cast
+from itertools import chain, islice
+from operator import add
+from typing import TYPE_CHECKING, cast
 
 import lmdb
 
@@ -46,6 +46,8 @@ from .writes import UNKNOWN, PendingAdds, WriteMap
 _VERSIONSTAMP_MIN_OPERAND = VERSIONSTAMP_SIZE + 4
 _VERSIONSTAMP_MAX_OPERAND = KEY_SIZE_LIMIT + 4
 _VERSIONSTAMP_MAX_VALUE_OPERAND = VALUE_SIZE_LIMIT + 4
+#: The longest a versionstamped key's parts may be together, around its versionstamp.
+_STAMPED_PARTS_LIMIT = KEY_SIZE_LIMIT - VERSIONSTAMP_SIZE
 
 if TYPE_CHECKING:
     from .database import EmbeddedDatabase
@@ -92,6 +94,7 @@ class EmbeddedTransaction(Transaction):
         "_read_started",
         "_state",
         "_commit_started",
+        "_scanning",
         "_error",
         "_writes",
         "_read_keys",
@@ -115,6 +118,7 @@ class EmbeddedTransaction(Transaction):
         self._read_started = 0.0
         self._state = _OPEN
         self._commit_started = False
+        self._scanning = False  # set by disable_read_cache: reads count towards residency
         self._error: FDBError | None = None
         # What a transaction may never need stays None until first used.
         self._writes: WriteMap | None = None
@@ -157,7 +161,7 @@ class EmbeddedTransaction(Transaction):
             validation.read_key(key)  # raises the precise error
         txn = self._snapshot_txn
         if txn is None and self._deadline is None and self._state == _OPEN:
-            txn = self._snapshot_txn = self._environment.env.begin()
+            txn = self._snapshot_txn = self._environment.snapshot()
             self._read_started = time.monotonic()
         elif (
             txn is None
@@ -201,7 +205,8 @@ class EmbeddedTransaction(Transaction):
                 self._read_keys.extend(keys)
         with self._environment.lmdb_calls:
             found: list[tuple[bytes, bytes]] = txn.cursor().getmulti(keys)  # type: ignore[assignment]
-        self._environment.residency.scanned(len(keys))
+        if self._scanning:
+            self._environment.residency.scanned(len(keys))
         if len(found) == len(keys):
             return [value for _, value in found]
         values = dict(found)
@@ -248,7 +253,8 @@ class EmbeddedTransaction(Transaction):
             want = min(size, remaining) if limit else size
             with lmdb_calls:
                 batch = list(map(_key_value, islice(items, want)))
-            residency.scanned(len(batch))
+            if self._scanning:
+                residency.scanned(len(batch))
             if record is not None and batch:
                 record.last = batch[-1][0]
             yield batch
@@ -271,11 +277,14 @@ class EmbeddedTransaction(Transaction):
             self._fail(TransactionTimedOut("the transaction's timeout expired"))
         txn = self._snapshot_txn
         if txn is None:
-            txn = self._snapshot_txn = self._environment.env.begin()
+            txn = self._snapshot_txn = self._environment.snapshot()
             self._read_started = now
         elif now - self._read_started > MVCC_WINDOW_SECONDS:
             self._fail(TransactionTooOld("the transaction's read version is over 5 seconds old"))
         return txn
+
+    def disable_read_cache(self) -> None:
+        self._scanning = True
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -326,31 +335,32 @@ class EmbeddedTransaction(Transaction):
             writes.mutations.append(Mutation(Op.SET_VERSIONSTAMPED_KEY, key, value))
             writes.size += len(key) + len(value)
 
-    def set_versionstamped_keys(self, pairs: Sequence[tuple[bytes, bytes]]) -> None:
-        """All of ``pairs`` checked with a few passes in C and recorded at once; any pair out of
-        the common case (see set_versionstamped_key) sends them all the one-by-one way."""
-        keys = [key for key, _ in pairs]
-        values = [value for _, value in pairs]
+    def set_versionstamped_keys(self, entries: Sequence[tuple[bytes, bytes, bytes]]) -> None:
+        """All of ``entries`` checked with a few passes in C and recorded as one mutation; any
+        entry out of the common case sends them all the one-by-one way, for its precise error.
+        Versionstamped keys are unknown until commit: they leave nothing a read could see."""
+        if self._state != _OPEN or not entries or set(map(len, entries)) != {3}:
+            super().set_versionstamped_keys(entries)
+            return
+        befores, afters, values = zip(*entries)
         if (
-            self._state != _OPEN
-            or not pairs
-            or set(map(type, keys)) != {bytes}
-            or set(map(type, values)) != {bytes}
-            or min(map(len, keys)) < _VERSIONSTAMP_MIN_OPERAND
-            or max(map(len, keys)) > _VERSIONSTAMP_MAX_OPERAND
+            {*map(type, befores), *map(type, afters), *map(type, values)} != {bytes}
+            or max(map(add, map(len, befores), map(len, afters))) > _STAMPED_PARTS_LIMIT
             or max(map(len, values)) > VALUE_SIZE_LIMIT
-            or max(keys) >= b"\xff"
-            or not all(map(le, map(add, _offsets(keys), repeat(_PLACEHOLDER_AND_OFFSET)),
-                           map(len, keys)))
+            or max(befores) >= b"\xff"
         ):
-            super().set_versionstamped_keys(pairs)
+            super().set_versionstamped_keys(entries)
             return
         if self._writes is None:
             self._writes = WriteMap()
         writes = self._writes
-        op = repeat(Op.SET_VERSIONSTAMPED_KEY)
-        writes.mutations.extend(map(tuple.__new__, repeat(Mutation), zip(op, keys, values)))
-        writes.size += sum(map(len, keys)) + sum(map(len, values))
+        writes.mutations.append(
+            Mutation(Op.SET_VERSIONSTAMPED_KEYS, b"", b"", tuple(entries))
+        )
+        writes.size += (
+            sum(map(len, befores)) + sum(map(len, afters)) + sum(map(len, values))
+            + len(entries) * VERSIONSTAMP_SIZE
+        )
 
     def set_versionstamped_value(self, key: bytes, value: bytes) -> None:
         if (  # one test for the common case, as in set_versionstamped_key
@@ -397,7 +407,7 @@ class EmbeddedTransaction(Transaction):
         A write whose value is not known before commit (an atomic add, a versionstamped value)
         fires them too. Versionstamped keys are unknown before commit and fire nothing.
         """
-        op, key, param = mutation
+        op, key, param, _ = mutation
         assert self._watches is not None
         for watched, expected, future in self._watches:
             if future.done():
@@ -592,14 +602,3 @@ class _SnapshotView(ReadTransaction):
 
     def get_read_version(self) -> int:
         return self._transaction.get_read_version()
-
-
-#: A versionstamped key's placeholder and offset, beyond the offset: what its length must allow.
-_PLACEHOLDER_AND_OFFSET = VERSIONSTAMP_SIZE + 4
-_LAST_FOUR = itemgetter(slice(-4, None))
-
-
-def _offsets(operands: list[bytes]) -> Iterator[int]:
-    """Where each versionstamped operand's last four bytes place its placeholder (in C)."""
-    little: Literal["little"] = "little"
-    return map(int.from_bytes, map(_LAST_FOUR, operands), repeat(little))

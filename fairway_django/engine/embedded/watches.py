@@ -197,7 +197,7 @@ class WatchHub:
 
     def _check(self, keys: list[bytes]) -> None:
         environment = self._environment
-        with environment.env.begin() as txn:
+        with environment.snapshot() as txn:
             values = {key: environment.keyspace.get(txn, key) for key in keys}
         fired: list[Future[None]] = []
         now = time.monotonic()

@@ -56,7 +56,7 @@ class WriteMap:
     def record(self, mutation: Mutation) -> None:
         self.mutations.append(mutation)
         self.size += len(mutation.key) + len(mutation.param)
-        op, key, param = mutation
+        op, key, param, _ = mutation  # SET_VERSIONSTAMPED_KEYS: recorded by the transaction
         if op in _ADDS_ENTRY and key not in self._entries:
             self._sorted_keys = None
         if op is Op.SET:

@@ -10,9 +10,17 @@ from __future__ import annotations
 
 import threading
 
-from fairway_django.engine import FDBError, NoCommitVersion
+import pytest
 
-from ._support import commit_conflicts, vs_key, vs_value
+from fairway_django.engine import (
+    FDBError,
+    KeyOutsideLegalRange,
+    KeyTooLarge,
+    NoCommitVersion,
+    ValueTooLarge,
+)
+
+from ._support import commit_conflicts, raises_exactly, vs_key, vs_value
 
 
 def commit_one_stamp(engine, head: bytes) -> tuple[bytes, int]:  # type: ignore[no-untyped-def]
@@ -221,30 +229,40 @@ def test_tuple_layer_versionstamped_key_and_value_round_trip(engine):
     )
 
 
-def test_set_versionstamped_keys_sets_each_as_set_versionstamped_key(engine):
+def test_set_versionstamped_keys_puts_the_versionstamp_between_each_entrys_parts(engine):
     head = engine.key("many/")
     tr = engine.db.create_transaction()
     future = tr.get_versionstamp()
     tr.set_versionstamped_keys(
-        [(vs_key(head, order, b"/x"), b"%d" % order) for order in range(3)]
+        [(head, order.to_bytes(2, "big") + b"/x", b"%d" % order) for order in range(3)]
+        + [(head + b"z", b"", b"bare")]
     )
     tr.commit()
     stamp = future.result(timeout=5)
     found = engine.db.transact(lambda t: list(t.get_range(head, head + b"\xff")))
     assert found == [
-        (head + stamp + order.to_bytes(2, "big") + b"/x", b"%d" % order) for order in range(3)
+        *((head + stamp + order.to_bytes(2, "big") + b"/x", b"%d" % order) for order in range(3)),
+        (head + b"z" + stamp, b"bare"),
     ]
 
 
-def test_set_versionstamped_keys_refuses_a_bad_operand_as_set_versionstamped_key(engine):
+@pytest.mark.parametrize(
+    ("entry", "error", "code"),
+    [
+        (lambda e: (e.key("k" * 10_000), b"", b""), KeyTooLarge, 2102),
+        (lambda e: (e.key("k"), b"", b"v" * 100_001), ValueTooLarge, 2103),
+        (lambda e: (b"\xff", b"", b""), KeyOutsideLegalRange, 2004),
+    ],
+    ids=["key too large", "value too large", "system key"],
+)
+def test_set_versionstamped_keys_refuses_a_bad_entry_as_set_versionstamped_key(
+    engine, entry, error, code
+):
+    """Checked as each key would be (at the call or at commit, as FDB's client may defer it);
+    nothing of the transaction is applied."""
     tr = engine.db.create_transaction()
-    good = (vs_key(engine.key("ok/")), b"")
-    bad = (engine.key("short") + (1000).to_bytes(4, "little"), b"")  # its placeholder: past the end
-    try:
-        tr.set_versionstamped_keys([good, bad])
-    except FDBError as error:
-        assert error.code == 2000  # client_invalid_operation
-    else:
-        raise AssertionError("a versionstamped key without room for its placeholder was taken")
-    finally:
-        tr.cancel()
+    tr.set(engine.key("other"), b"o")
+    with raises_exactly(error, code):
+        tr.set_versionstamped_keys([(engine.key("ok/"), b"", b""), entry(engine)])
+        tr.commit()
+    assert engine.read_prefix() == []

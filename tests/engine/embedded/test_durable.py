@@ -1,0 +1,72 @@
+"""Full durability: a commit is synced before it returns and before anyone can read it, by a
+sync that happens outside the writer lock and that any process may do for the others."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+from concurrent.futures import Future
+from pathlib import Path
+
+from fairway_django.engine import open_engine
+from fairway_django.engine.embedded import EmbeddedDatabase
+
+from .conftest import python
+
+#: Commits one key, with every sync of this process stuck: as a writer stopped between its
+#: commit and its sync, a moment the kernel can stop any process at.
+_STUCK_WRITER = """
+import os, sys, time
+from fairway_django.engine import open_engine
+db = open_engine(sys.argv[1])
+db.transact(lambda tr: tr.get(b"warm"))
+def stuck(fd):
+    print("syncing", flush=True)
+    time.sleep(600)
+os.fdatasync = stuck
+db.transact(lambda tr: tr.set(b"k", b"written"))
+"""
+
+
+def test_a_commit_returns_synced(tmp_path: Path) -> None:
+    db = open_engine(f"embedded://{tmp_path}/s?durability=full")
+    assert isinstance(db, EmbeddedDatabase)
+    committed = db.transact(lambda tr: (tr.set(b"k", b"v"), tr)[1]).get_committed_version()
+    assert db._environment is not None
+    durable = db._environment.durable
+    assert durable is not None and durable.version >= committed
+    db.close()
+
+
+def test_no_reader_sees_a_commit_before_it_is_synced_and_a_reader_syncs_it_if_need_be(
+    tmp_path: Path,
+) -> None:
+    url = f"embedded://{tmp_path}/s?durability=full"
+    db = open_engine(url)
+    assert isinstance(db, EmbeddedDatabase)
+    db.transact(lambda tr: tr.set(b"other", b"1"))
+    writer = python(_STUCK_WRITER, url, stdout=-1)
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "syncing"  # committed in LMDB, not synced
+        read: Future[bytes | None] = Future()
+        threading.Thread(
+            target=lambda: read.set_result(db.transact(lambda tr: tr.get(b"k"))), daemon=True
+        ).start()
+        try:
+            read.result(timeout=1.0)
+        except TimeoutError:
+            pass  # waiting for the sync in flight, as it should
+        else:
+            raise AssertionError("a reader saw a commit whose journal record was not synced")
+    finally:
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait()
+    # The writer died before its sync: the reader did it, and then read what was committed.
+    assert read.result(timeout=10) == b"written"
+    assert db._environment is not None
+    durable = db._environment.durable
+    assert durable is not None
+    assert durable.version >= db.transact(lambda tr: tr.get_read_version())
+    db.close()
