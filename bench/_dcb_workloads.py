@@ -51,7 +51,7 @@ class Sizes:
     hot_seconds: float = 20.0  # ...or after this long
     loaded: int = 100_000  # D: events loaded (batches of ``batch``) before reading
     entity_reads: int = 300  # D: timed reads of one entity's events
-    stream_rounds: int = 3  # D: streaming one type, best kept
+    stream_rounds: int = 7  # D: streaming one type, best kept (a round takes some 70 ms)
     rounds: int = 10  # turns each timed workload is cut into (see run_group)
     memory_events: int = 1_000_000  # M
     memory_batch: int = 1_000

@@ -333,3 +333,21 @@ def test_get_many_reads_conflict_and_snapshot_ones_do_not(engine):
             lambda tr, view=view: view(tr).get_many([engine.key("a"), engine.key("z")]),
             lambda tr: tr.set(engine.key("z"), b"new"),
         ) is conflicts
+
+
+def test_a_transaction_marked_as_a_long_scan_reads_and_conflicts_as_any_other(engine):
+    """``disable_read_cache`` is a hint about caching (FDB's read_server_side_cache_disable):
+    what the transaction reads, and what it conflicts on, are unchanged."""
+    fill(engine, "a", "b", "c")
+
+    def scan(tr):  # type: ignore[no-untyped-def]
+        tr.disable_read_cache()
+        return names(engine, tr.get_range(engine.key("a"), engine.key("z")))
+
+    assert engine.db.transact(scan) == ["a", "b", "c"]
+    assert commit_conflicts(
+        engine.db,
+        engine.key("own"),
+        lambda tr: (tr.disable_read_cache(), list(tr.get_range(engine.key("a"), engine.key("z")))),
+        lambda tr: tr.set(engine.key("m"), b"new"),
+    )

@@ -70,3 +70,35 @@ def test_no_reader_sees_a_commit_before_it_is_synced_and_a_reader_syncs_it_if_ne
     assert durable is not None
     assert durable.version >= db.transact(lambda tr: tr.get_read_version())
     db.close()
+
+
+#: Commits from several processes at once, each checking that its commit was synced when it
+#: returned: the shared synced version only grows, whoever syncs.
+_CHECKING_WRITER = """
+import sys
+from fairway_django.engine import open_engine
+db = open_engine(sys.argv[1])
+name = sys.argv[2].encode()
+late = 0
+for i in range(300):
+    tr = db.create_transaction()
+    tr.set(name + b"%04d" % i, b"x")
+    tr.get(b"shared")  # a read: its snapshot waits for others' commits to be synced
+    tr.add(b"count", (1).to_bytes(8, "little"))
+    tr.commit()
+    if db._environment.durable.version < tr.get_committed_version():
+        late += 1
+print(late, flush=True)
+"""
+
+
+def test_commits_from_several_processes_each_return_synced(tmp_path: Path) -> None:
+    url = f"embedded://{tmp_path}/s?durability=full"
+    writers = [python(_CHECKING_WRITER, url, f"w{n}", stdout=-1) for n in range(3)]
+    outputs = [writer.communicate(timeout=120)[0] for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0, 0]
+    assert [int(output) for output in outputs] == [0, 0, 0]
+    db = open_engine(url)
+    count = db.transact(lambda tr: tr.get(b"count"))
+    assert count is not None and int.from_bytes(count, "little") == 900
+    db.close()
