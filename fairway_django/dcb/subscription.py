@@ -96,6 +96,7 @@ class Subscription:
             self._stopped.wait(_WATCH_RETRY_SECONDS)
 
     def _read_or_watch(self, tr: Transaction) -> tuple[Chunk, Future[None] | None]:
+        tr.disable_read_cache()  # a subscription reads the log once: keep no pages for it
         reader = tr.snapshot
         scans = self._planner.scans(reader, self._query)  # names may be new since the last read
         chunk = read_chunk(

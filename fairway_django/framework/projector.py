@@ -69,6 +69,7 @@ class ProjectionTask(BatchTask):
         if generation is None or generation.state == "retired":
             return Step(0, None, caught_up=False, finished=True)
         checkpoint = generations.checkpoint(tr, self.generation)  # conflicts: exactly once
+        tr.disable_read_cache()  # catching up reads the log once: keep no pages for it
         events = list(self.store.read(
             self.query.dcb, after=checkpoint, limit=limit, transaction=tr
         ))

@@ -61,6 +61,7 @@ class AutomationWatcher(BatchTask):
             return Step(0, None, caught_up=False, lost_lease=True)
         queue = self.queue
         cursor = queue.cursor(tr)  # read with a conflict range: each batch commits once
+        tr.disable_read_cache()  # catching up reads the log once: keep no pages for it
         events = list(self.store.read(self.query.dcb, after=cursor, limit=limit, transaction=tr))
         automation = self.automation()
         jobs = []
