@@ -27,7 +27,7 @@ included.
 Other reads release nothing. Reads through an index look each event up in the log, one page
 per event at random in the file: a read of an entity's 1,000 events on a store of a million
 maps more than the limit by itself, so when every read counted, nearly each one released the
-pages the next needed, and took 11.9 ms instead of 3.3. A process's working set therefore
+pages the next needed, and took 11.9 ms instead of 3.1 to 4. A process's working set therefore
 stays mapped, as in any LMDB application.
 """
 
