@@ -190,7 +190,7 @@ class Appender:
         )
 
     def _prepare(self, events: Iterable[Event], space: EventSpace) -> list[_Prepared]:
-        """The events encoded, with their index operands; InvalidAppend or EventTooLarge, with
+        """The events encoded, with their index prefixes; InvalidAppend or EventTooLarge, with
         nothing appended, if any is invalid or the append too large. (New names may keep the
         numbers they were given: harmless, and what the next append of them would do.)"""
         if isinstance(events, Event) or not isinstance(events, Iterable):

@@ -146,8 +146,8 @@ class Committer:
             return
         try:
             durable.wait_for(version)
-        except OSError as error:
-            self._fail_all(batch, CommitUnknownResult(f"syncing the journal failed: {error}"))
+        except Exception as error:  # committed in LMDB, yet perhaps never on disk
+            self._fail_all(batch, CommitUnknownResult(f"syncing the journal failed: {error!r}"))
 
     def _process(self, batch: list[CommitRequest]) -> Written:
         """Commit the batch in LMDB, its journal record written (not synced); what it wrote."""
