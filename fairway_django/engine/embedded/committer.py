@@ -162,7 +162,8 @@ class Committer:
             # once the writer lock is released, before any reader sees it (see durable).
             with environment.env.begin(write=True) as txn:  # counted by ``busy``
                 environment.space.reserve(
-                    sum(m.key_count for r in batch for m in r.mutations), sum(r.size for r in batch)
+                    sum(m.key_count for r in batch for m in r.mutations),
+                    sum(r.size for r in batch),
                 )
                 runs: list[Run] = []
                 with (
@@ -267,7 +268,9 @@ class Committer:
         pairs: list[tuple[bytes, bytes]] = []
         for op, key, param, entries in request.mutations:
             if op is Op.SET_VERSIONSTAMPED_KEYS:
-                pairs += [(before + versionstamp + after, value) for before, after, value in entries]
+                pairs += [
+                    (before + versionstamp + after, value) for before, after, value in entries
+                ]
             elif op is Op.SET_VERSIONSTAMPED_KEY:
                 offset = int.from_bytes(key[-4:], "little")  # checked when recorded
                 pairs.append(

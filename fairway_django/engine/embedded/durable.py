@@ -38,7 +38,9 @@ _WORD = 8
 
 
 class DurableVersion:
-    def __init__(self, path: str, env: lmdb.Environment, meta: lmdb._Database, journal_dir: str) -> None:
+    def __init__(
+        self, path: str, env: lmdb.Environment, meta: lmdb._Database, journal_dir: str
+    ) -> None:
         self._env = env
         self._meta = meta
         self._journal_dir = journal_dir
