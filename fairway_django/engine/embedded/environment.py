@@ -94,8 +94,10 @@ class Environment:
             )
             if durability is Durability.FULL else None
         )
-        self.residency = Residency(os.path.join(path, "data.mdb"), lambda: len(_open))
         self.space = SpaceReserve(self.env, os.path.join(path, "data.mdb"))
+        self.residency = Residency(
+            os.path.join(path, "data.mdb"), lambda: len(_open), self.space.used
+        )
         # py-lmdb releases the GIL inside every call. With several threads, each release hands
         # the GIL to another thread and the caller waits to get it back, so a loop of short
         # calls runs several times slower (a 20-pair scan: 160,000/s in one thread, 28,000/s
