@@ -167,12 +167,12 @@ class DcbStore:
                 scanning=scanning,
             ))
             scanning = True
-            yield from chunk.events
+            yield from chunk
             if chunk.resume is None:
                 return
             after = chunk.resume
             if remaining is not None:
-                remaining -= len(chunk.events)
+                remaining -= len(chunk)
 
     def _chunk(
         self, tr: Transaction, *, query: Query, after: bytes | None, count: int, backwards: bool,

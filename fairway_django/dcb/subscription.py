@@ -82,9 +82,9 @@ class Subscription:
     def _fetch_or_wait(self) -> None:
         self._wake.clear()
         chunk, watch = self._database.transact(self._read_or_watch)
-        if chunk.events or chunk.resume is not None:
-            self._buffer.extend(chunk.events)
-            self._cursor = chunk.resume or chunk.events[-1].position.raw
+        if chunk or chunk.resume is not None:
+            self._buffer.extend(chunk)
+            self._cursor = chunk.resume or chunk.last
             return
         assert watch is not None
         watch.add_done_callback(lambda _: self._wake.set())
@@ -102,6 +102,6 @@ class Subscription:
         chunk = read_chunk(
             reader, self._layout.events().log, scans, self._cursor, CHUNK_EVENTS, False
         )
-        if chunk.events or chunk.resume is not None:
+        if chunk or chunk.resume is not None:
             return chunk, None
         return chunk, tr.watch(self._keyspace.head)
