@@ -143,6 +143,9 @@ class Appender:
         def attempt(tr: Transaction) -> Appended | Future[bytes]:
             nonlocal attempts
             attempts += 1
+            # What it reads leaves only as the append's outcome: a success is synced after
+            # what it read, a failure waits for that (so processes share syncs, docs/dcb.md).
+            tr.defer_durable_reads()
             mark(tr, marker)  # lets _definite_outcome fence off a commit of it still in flight
             if attempts > 1:  # the previous attempt's commit may have happened after all
                 done = tr.get(marker)

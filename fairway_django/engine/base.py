@@ -92,6 +92,16 @@ class Transaction(ReadTransaction):
         reads never do, so that a process's working set stays mapped.
         """
 
+    def defer_durable_reads(self) -> None:
+        """Say that nothing this transaction reads leaves it except through how it ends (its
+        commit, or the error ``transact`` raises), as with a conditional append: its reads
+        may then see commits whose sync is still under way, and its commit or cancel waits
+        until they are synced. FDB's reads are always of durable data, so there this does
+        nothing. The embedded engine at ``durability=full`` otherwise makes every new snapshot
+        wait for the syncs of the commits it holds, which is FDB's guarantee; deferred, a
+        writing transaction's own sync covers them (see ``engine.embedded.durable``).
+        """
+
     @abstractmethod
     def set(self, key: bytes, value: bytes) -> None: ...
 

@@ -680,3 +680,64 @@ def test_a_subscription_receives_concurrent_appends_once_and_in_order(
     assert not listener.is_alive()
     assert len(log) == 2 * 40 * 3 + 2 * sum(1 + i % 4 for i in range(40))
     assert received == log
+
+
+#: Appends an event to ``entity:x`` and prints its position; then another, with every sync of
+#: its process stuck: a writer stopped between its commit and its sync, a moment the kernel can
+#: stop any process at.
+_STUCK_APPENDER = """
+import os, sys, time
+from fairway_django.dcb import Event, open_store
+store = open_store(sys.argv[1])
+print(store.append([Event("A", b"synced", ["entity:x"])]), flush=True)
+def stuck(fd):
+    print("syncing", flush=True)
+    time.sleep(600)
+os.fdatasync = stuck
+store.append([Event("A", b"unsynced", ["entity:x"])])
+"""
+
+
+def test_a_failed_condition_is_reported_only_once_what_failed_it_is_synced(
+    tmp_path: Path,
+) -> None:
+    """An append reads what another process committed but has not synced yet, without waiting
+    for it (so that processes share syncs); its failure, which tells what it saw, waits."""
+    url = f"embedded://{tmp_path}/store?durability=full"
+    store = open_store(url)
+    store.append([Event("B", b"first", ["entity:y"])])
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _STUCK_APPENDER, url], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+        text=True,
+    )
+    outcome: queue.Queue[BaseException | None] = queue.Queue()
+    read_up_to: list[Position] = []
+
+    def append() -> None:  # decided on the synced event alone
+        query = Query([QueryItem(types=TYPES, tags=["entity:x"])])
+        try:
+            store.append(
+                [Event("A", b"mine", ["entity:x"])], AppendCondition(query, read_up_to[0])
+            )
+        except BaseException as error:  # noqa: BLE001 - handed to the test's thread
+            outcome.put(error)
+        else:
+            outcome.put(None)
+
+    try:
+        assert writer.stdout is not None
+        read_up_to.append(Position.parse(writer.stdout.readline().strip()))
+        assert writer.stdout.readline().strip() == "syncing"  # committed, not synced
+        threading.Thread(target=append, daemon=True).start()
+        with pytest.raises(queue.Empty):  # no verdict while what decides it may be lost
+            outcome.get(timeout=1.0)
+    finally:
+        writer.kill()
+        writer.wait()
+    # The writer died before its sync: the append synced it, then failed on it.
+    verdict = outcome.get(timeout=10)
+    assert isinstance(verdict, AppendConditionFailed), verdict
+    assert [e.event.data for e in store.read(Query([QueryItem(tags=["entity:x"])]))] == [
+        b"synced", b"unsynced"
+    ]
+    store.close()

@@ -124,12 +124,18 @@ class Environment:
                 return False
         return True
 
-    def snapshot(self) -> lmdb.Transaction:
-        """A read snapshot of the data; under full durability, once all it holds is durable."""
+    def snapshot(self, durable: bool = True) -> lmdb.Transaction:
+        """A read snapshot of the data; under full durability, once all it holds is durable
+        (unless not ``durable``: then see ``await_durable``)."""
         txn = self.env.begin()
-        if self.durable is not None:
+        if durable and self.durable is not None:
             self.durable.wait_for(txn.id())
         return txn
+
+    def await_durable(self, txn: lmdb.Transaction) -> None:
+        """Return once all that snapshot ``txn`` holds is durable (under full durability)."""
+        if self.durable is not None:
+            self.durable.wait_for(txn.id())
 
     def full_message(self) -> str:
         return (

@@ -95,6 +95,7 @@ class EmbeddedTransaction(Transaction):
         "_state",
         "_commit_started",
         "_scanning",
+        "_deferred",
         "_error",
         "_writes",
         "_read_keys",
@@ -119,6 +120,7 @@ class EmbeddedTransaction(Transaction):
         self._state = _OPEN
         self._commit_started = False
         self._scanning = False  # set by disable_read_cache: reads count towards residency
+        self._deferred = False  # set by defer_durable_reads: snapshots do not wait
         self._error: FDBError | None = None
         # What a transaction may never need stays None until first used.
         self._writes: WriteMap | None = None
@@ -139,6 +141,7 @@ class EmbeddedTransaction(Transaction):
 
     def get_read_version(self) -> int:
         self._reader()
+        self._await_durable_reads()  # a version is only ever given out durable
         version = self._version_read_at()
         assert version is not None
         return version
@@ -161,7 +164,7 @@ class EmbeddedTransaction(Transaction):
             validation.read_key(key)  # raises the precise error
         txn = self._snapshot_txn
         if txn is None and self._deadline is None and self._state == _OPEN:
-            txn = self._snapshot_txn = self._environment.snapshot()
+            txn = self._snapshot_txn = self._environment.snapshot(not self._deferred)
             self._read_started = time.monotonic()
         elif (
             txn is None
@@ -277,7 +280,7 @@ class EmbeddedTransaction(Transaction):
             self._fail(TransactionTimedOut("the transaction's timeout expired"))
         txn = self._snapshot_txn
         if txn is None:
-            txn = self._snapshot_txn = self._environment.snapshot()
+            txn = self._snapshot_txn = self._environment.snapshot(not self._deferred)
             self._read_started = now
         elif now - self._read_started > MVCC_WINDOW_SECONDS:
             self._fail(TransactionTooOld("the transaction's read version is over 5 seconds old"))
@@ -285,6 +288,14 @@ class EmbeddedTransaction(Transaction):
 
     def disable_read_cache(self) -> None:
         self._scanning = True
+
+    def defer_durable_reads(self) -> None:
+        self._deferred = True
+
+    def _await_durable_reads(self) -> None:
+        """Before anything read by a deferring transaction leaves it: what it saw is synced."""
+        if self._deferred and self._snapshot_txn is not None:
+            self._environment.await_durable(self._snapshot_txn)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -467,6 +478,9 @@ class EmbeddedTransaction(Transaction):
         if self._deadline is not None and time.monotonic() > self._deadline:
             self._fail(TransactionTimedOut("the transaction's timeout expired"))
         self._commit_started = True
+        mutations = self._writes.mutations if self._writes is not None else []
+        if not mutations:  # no sync of its own will cover what it read
+            self._await_durable_reads()
         if self._writes is None and self._write_conflicts is None and self._watches is None:
             if self._snapshot_txn is not None:  # read-only: nothing to check, as in FDB
                 self._snapshot_txn.abort()
@@ -475,7 +489,6 @@ class EmbeddedTransaction(Transaction):
             if self._versionstamp is not None:
                 self._settle_versionstamp()
             return
-        mutations = self._writes.mutations if self._writes is not None else []
         watches = [watch for watch in self._watches or () if not watch[2].done()]
         self._state = _COMMITTING
         try:
@@ -541,6 +554,8 @@ class EmbeddedTransaction(Transaction):
 
     def cancel(self) -> None:
         if self._state in (_OPEN, _COMMITTING):
+            if self._state == _OPEN:  # the error transact raises may tell what was read
+                self._await_durable_reads()
             self._fail_quietly(TransactionCancelled("the transaction was cancelled"))
             self._state = _CANCELLED
 

@@ -351,3 +351,26 @@ def test_a_transaction_marked_as_a_long_scan_reads_and_conflicts_as_any_other(en
         lambda tr: (tr.disable_read_cache(), list(tr.get_range(engine.key("a"), engine.key("z")))),
         lambda tr: tr.set(engine.key("m"), b"new"),
     )
+
+
+def test_a_transaction_deferring_durable_reads_reads_commits_and_conflicts_as_any_other(engine):
+    """``defer_durable_reads`` only moves when a transaction waits for what it read to be
+    durable (to its end): what it reads, writes, and conflicts on, is unchanged."""
+    fill(engine, "a", "b")
+
+    def read_and_write(tr):  # type: ignore[no-untyped-def]
+        tr.defer_durable_reads()
+        found = names(engine, tr.get_range(engine.key("a"), engine.key("z")))
+        tr.set(engine.key("c"), b"new")
+        return found
+
+    assert engine.db.transact(read_and_write) == ["a", "b"]
+    assert engine.db.transact(
+        lambda tr: (tr.defer_durable_reads(), tr.get(engine.key("c")))[1]
+    ) == b"new"
+    assert commit_conflicts(
+        engine.db,
+        engine.key("own"),
+        lambda tr: (tr.defer_durable_reads(), tr.get(engine.key("a"))),
+        lambda tr: tr.set(engine.key("a"), b"changed"),
+    )

@@ -6,10 +6,13 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future
 from pathlib import Path
 
-from fairway_django.engine import open_engine
+import pytest
+
+from fairway_django.engine import Transaction, open_engine
 from fairway_django.engine.embedded import EmbeddedDatabase
 
 from .conftest import python
@@ -101,4 +104,64 @@ def test_commits_from_several_processes_each_return_synced(tmp_path: Path) -> No
     db = open_engine(url)
     count = db.transact(lambda tr: tr.get(b"count"))
     assert count is not None and int.from_bytes(count, "little") == 900
+    db.close()
+
+
+class Seen(Exception):
+    """Raised by a transaction with what it read, as a failed append condition is."""
+
+
+def _raises(tr: Transaction) -> bytes | None:
+    raise Seen(tr.get(b"k"))
+
+
+def _returns(tr: Transaction) -> bytes | None:
+    return tr.get(b"k")
+
+
+def _writes(tr: Transaction) -> bytes | None:
+    tr.set(b"mine", b"1")
+    return tr.get(b"k")
+
+
+@pytest.mark.parametrize("ending", [_raises, _returns, _writes], ids=["raises", "returns", "writes"])
+def test_a_transaction_deferring_durable_reads_reads_at_once_and_lets_nothing_out_unsynced(
+    tmp_path: Path, ending: Callable[[Transaction], bytes | None]
+) -> None:
+    url = f"embedded://{tmp_path}/s?durability=full"
+    db = open_engine(url)
+    assert isinstance(db, EmbeddedDatabase)
+    db.transact(lambda tr: tr.set(b"other", b"1"))
+    writer = python(_STUCK_WRITER, url, stdout=-1)
+    read = threading.Event()
+    outcome: Future[bytes | None] = Future()
+
+    def deferring(tr: Transaction) -> bytes | None:
+        tr.defer_durable_reads()
+        tr.get(b"other")  # the snapshot, taken without waiting for the writer's sync
+        read.set()
+        return ending(tr)
+
+    def run() -> None:
+        try:
+            outcome.set_result(db.transact(deferring))
+        except Seen as seen:
+            outcome.set_result(seen.args[0])
+
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "syncing"  # committed in LMDB, not synced
+        threading.Thread(target=run, daemon=True).start()
+        assert read.wait(timeout=5.0)  # it read without waiting
+        with pytest.raises(TimeoutError):  # and its end waits for the sync in flight
+            outcome.result(timeout=1.0)
+    finally:
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait()
+    # The writer died before its sync: the deferring transaction synced what it had seen.
+    assert outcome.result(timeout=10) == b"written"
+    assert db._environment is not None
+    durable = db._environment.durable
+    assert durable is not None
+    assert durable.version >= db.transact(lambda tr: tr.get_read_version())
     db.close()
