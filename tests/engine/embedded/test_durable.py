@@ -6,8 +6,9 @@ from __future__ import annotations
 import os
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,33 @@ db.transact(lambda tr: tr.set(b"k", b"written"))
 """
 
 
+@contextmanager
+def writer_stuck_before_its_sync(url: str) -> Iterator[None]:
+    """While inside: a process has committed ``k`` in LMDB and not synced it. Killed after."""
+    writer = python(_STUCK_WRITER, url, stdout=-1)
+    try:
+        assert writer.stdout is not None
+        assert writer.stdout.readline().strip() == "syncing"  # committed in LMDB, not synced
+        yield
+    finally:
+        os.kill(writer.pid, signal.SIGKILL)
+        writer.wait()
+
+
+def full_store(tmp_path: Path) -> EmbeddedDatabase:
+    db = open_engine(f"embedded://{tmp_path}/s?durability=full")
+    assert isinstance(db, EmbeddedDatabase)
+    db.transact(lambda tr: tr.set(b"other", b"1"))
+    return db
+
+
+def assert_synced_up_to_now(db: EmbeddedDatabase) -> None:
+    assert db._environment is not None
+    durable = db._environment.durable
+    assert durable is not None
+    assert durable.version >= db.transact(lambda tr: tr.get_read_version())
+
+
 def test_a_commit_returns_synced(tmp_path: Path) -> None:
     db = open_engine(f"embedded://{tmp_path}/s?durability=full")
     assert isinstance(db, EmbeddedDatabase)
@@ -45,15 +73,9 @@ def test_a_commit_returns_synced(tmp_path: Path) -> None:
 def test_no_reader_sees_a_commit_before_it_is_synced_and_a_reader_syncs_it_if_need_be(
     tmp_path: Path,
 ) -> None:
-    url = f"embedded://{tmp_path}/s?durability=full"
-    db = open_engine(url)
-    assert isinstance(db, EmbeddedDatabase)
-    db.transact(lambda tr: tr.set(b"other", b"1"))
-    writer = python(_STUCK_WRITER, url, stdout=-1)
-    try:
-        assert writer.stdout is not None
-        assert writer.stdout.readline().strip() == "syncing"  # committed in LMDB, not synced
-        read: Future[bytes | None] = Future()
+    db = full_store(tmp_path)
+    read: Future[bytes | None] = Future()
+    with writer_stuck_before_its_sync(db.url):
         threading.Thread(
             target=lambda: read.set_result(db.transact(lambda tr: tr.get(b"k"))), daemon=True
         ).start()
@@ -63,15 +85,9 @@ def test_no_reader_sees_a_commit_before_it_is_synced_and_a_reader_syncs_it_if_ne
             pass  # waiting for the sync in flight, as it should
         else:
             raise AssertionError("a reader saw a commit whose journal record was not synced")
-    finally:
-        os.kill(writer.pid, signal.SIGKILL)
-        writer.wait()
     # The writer died before its sync: the reader did it, and then read what was committed.
     assert read.result(timeout=10) == b"written"
-    assert db._environment is not None
-    durable = db._environment.durable
-    assert durable is not None
-    assert durable.version >= db.transact(lambda tr: tr.get_read_version())
+    assert_synced_up_to_now(db)
     db.close()
 
 
@@ -128,11 +144,7 @@ def _writes(tr: Transaction) -> bytes | None:
 def test_a_transaction_deferring_durable_reads_reads_at_once_and_lets_nothing_out_unsynced(
     tmp_path: Path, ending: Callable[[Transaction], bytes | None]
 ) -> None:
-    url = f"embedded://{tmp_path}/s?durability=full"
-    db = open_engine(url)
-    assert isinstance(db, EmbeddedDatabase)
-    db.transact(lambda tr: tr.set(b"other", b"1"))
-    writer = python(_STUCK_WRITER, url, stdout=-1)
+    db = full_store(tmp_path)
     read = threading.Event()
     outcome: Future[bytes | None] = Future()
 
@@ -148,20 +160,12 @@ def test_a_transaction_deferring_durable_reads_reads_at_once_and_lets_nothing_ou
         except Seen as seen:
             outcome.set_result(seen.args[0])
 
-    try:
-        assert writer.stdout is not None
-        assert writer.stdout.readline().strip() == "syncing"  # committed in LMDB, not synced
+    with writer_stuck_before_its_sync(db.url):
         threading.Thread(target=run, daemon=True).start()
         assert read.wait(timeout=5.0)  # it read without waiting
         with pytest.raises(TimeoutError):  # and its end waits for the sync in flight
             outcome.result(timeout=1.0)
-    finally:
-        os.kill(writer.pid, signal.SIGKILL)
-        writer.wait()
     # The writer died before its sync: the deferring transaction synced what it had seen.
     assert outcome.result(timeout=10) == b"written"
-    assert db._environment is not None
-    durable = db._environment.durable
-    assert durable is not None
-    assert durable.version >= db.transact(lambda tr: tr.get_read_version())
+    assert_synced_up_to_now(db)
     db.close()
