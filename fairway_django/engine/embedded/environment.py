@@ -124,11 +124,11 @@ class Environment:
                 return False
         return True
 
-    def snapshot(self, durable: bool = True) -> lmdb.Transaction:
+    def snapshot(self, wait_durable: bool = True) -> lmdb.Transaction:
         """A read snapshot of the data; under full durability, once all it holds is durable
-        (unless not ``durable``: then see ``await_durable``)."""
+        (without ``wait_durable``, at once: the caller then uses ``await_durable``)."""
         txn = self.env.begin()
-        if durable and self.durable is not None:
+        if wait_durable and self.durable is not None:
             self.durable.wait_for(txn.id())
         return txn
 

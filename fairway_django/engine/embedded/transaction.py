@@ -164,7 +164,7 @@ class EmbeddedTransaction(Transaction):
             validation.read_key(key)  # raises the precise error
         txn = self._snapshot_txn
         if txn is None and self._deadline is None and self._state == _OPEN:
-            txn = self._snapshot_txn = self._environment.snapshot(not self._deferred)
+            txn = self._snapshot_txn = self._environment.snapshot(wait_durable=not self._deferred)
             self._read_started = time.monotonic()
         elif (
             txn is None
@@ -280,7 +280,7 @@ class EmbeddedTransaction(Transaction):
             self._fail(TransactionTimedOut("the transaction's timeout expired"))
         txn = self._snapshot_txn
         if txn is None:
-            txn = self._snapshot_txn = self._environment.snapshot(not self._deferred)
+            txn = self._snapshot_txn = self._environment.snapshot(wait_durable=not self._deferred)
             self._read_started = now
         elif now - self._read_started > MVCC_WINDOW_SECONDS:
             self._fail(TransactionTooOld("the transaction's read version is over 5 seconds old"))
