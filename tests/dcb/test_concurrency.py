@@ -701,11 +701,11 @@ store.append([Event("A", b"unsynced", ["entity:x"])])
 def test_a_failed_condition_is_reported_only_once_what_failed_it_is_synced(
     tmp_path: Path,
 ) -> None:
-    """An append reads what another process committed but has not synced yet, without waiting
-    for it (so that processes share syncs); its failure, which tells what it saw, waits."""
+    """An append may read what another process committed and has not synced yet (it defers
+    that wait, so that processes share syncs); its failure, which tells what it saw, waits."""
     url = f"embedded://{tmp_path}/store?durability=full"
     store = open_store(url)
-    store.append([Event("B", b"first", ["entity:y"])])
+    store.append([Event("B", b"first", ["entity:y"])])  # the store set up before the writer
     writer = subprocess.Popen(
         [sys.executable, "-c", _STUCK_APPENDER, url], cwd=REPO_ROOT, stdout=subprocess.PIPE,
         text=True,
