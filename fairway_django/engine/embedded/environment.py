@@ -128,8 +128,8 @@ class Environment:
         """A read snapshot of the data; under full durability, once all it holds is durable
         (without ``wait_durable``, at once: the caller then uses ``await_durable``)."""
         txn = self.env.begin()
-        if wait_durable and self.durable is not None:
-            self.durable.wait_for(txn.id())
+        if wait_durable:
+            self.await_durable(txn)
         return txn
 
     def await_durable(self, txn: lmdb.Transaction) -> None:
