@@ -51,6 +51,7 @@ METRICS: dict[str, Metric] = {
     "C1": Metric("C1 decisions, sequential", "/s", 2.0),
     "C2": Metric("C2 decisions, 8 threads, own entities", "/s", 1.0),
     "C3": Metric("C3 decisions, 8 threads, one entity", "/s", None),
+    "C4": Metric("C4 decisions creating an entity", "/s", None),
     "D-load": Metric("D  load, events", "/s", None),
     "D-p50": Metric("D  read one entity, p50", "ms", 4.0),
     "D-p95": Metric("D  read one entity, p95", "ms", 4.0),

@@ -126,6 +126,7 @@ def decisions(client: DcbClient[E, Q, P], sizes: Sizes) -> Iterator[Step]:
     yield from sequential_decisions(client, sizes)
     yield from concurrent_decisions(client, sizes)
     yield from hot_decisions(client, sizes)
+    yield from creating_decisions(client, sizes)
 
 
 def decide(client: DcbClient[E, Q, P], entity: str, tenant: str) -> None:
@@ -144,14 +145,25 @@ def decide(client: DcbClient[E, Q, P], entity: str, tenant: str) -> None:
 
 def sequential_decisions(client: DcbClient[E, Q, P], sizes: Sizes) -> Iterator[Step]:
     """C1: one decision per entity, one after another."""
+    yield from decisions_in_turn(client, sizes, "C1", lambda k: k % sizes.entities)
+
+
+def creating_decisions(client: DcbClient[E, Q, P], sizes: Sizes) -> Iterator[Step]:
+    """C4: as C1, each on an entity no event tagged before: the command that creates one
+    (registering, ordering), whose read finds nothing and whose event brings a new tag."""
+    yield from decisions_in_turn(client, sizes, "C4", lambda k: f"new-{k}")
+
+
+def decisions_in_turn(
+    client: DcbClient[E, Q, P], sizes: Sizes, metric: str, entity_of: Callable[[int], int | str]
+) -> Iterator[Step]:
     clock = Clock()
     for part in slices(range(sizes.sequential), sizes.rounds):
         yield PAUSE
         with clock:
             for k in part:
-                entity = k % sizes.entities
-                decide(client, entity_tag(entity), tenant_tag(entity))
-    yield rate_figure("C1", clock.rate(sizes.sequential), "decision")
+                decide(client, entity_tag(entity_of(k)), tenant_tag(k))
+    yield rate_figure(metric, clock.rate(sizes.sequential), "decision")
 
 
 def concurrent_decisions(client: DcbClient[E, Q, P], sizes: Sizes) -> Iterator[Step]:

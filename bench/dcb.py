@@ -250,7 +250,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--only",
         default=",".join(GROUPS),
-        help="comma-separated workload groups: A, B, C (C1-C3), P (processes: ours only), D,"
+        help="comma-separated workload groups: A, B, C (C1-C4), P (processes: ours only), D,"
         " M (memory, then growth; bytes per event of a big store)",
     )
     parser.add_argument("--no-memory", action="store_true", help="skip M, the 1M-event part")

@@ -46,8 +46,6 @@ from .codec import decode, encode
 from .errors import AppendConditionFailed, EventTooLarge, InvalidAppend
 from .events import Event, check_event, utf8_size
 from .keyspace import (
-    TAG,
-    TYPE,
     DcbKeyspace,
     EventSpace,
     Indexes,
@@ -55,7 +53,7 @@ from .keyspace import (
     versionstamped_position,
 )
 from .layout import Layout
-from .names import names_of
+from .names import Name, names_of
 from .limits import MAX_APPEND_BYTES, MAX_EVENT_BYTES, MAX_EVENTS_PER_APPEND
 from .plan import Planner
 from .position import POSITION_BYTES, Position
@@ -110,10 +108,11 @@ class IdempotencyKey(NamedTuple):
 
 
 class _Prepared(NamedTuple):
-    """One event, encoded, with the indexes it goes into."""
+    """An append's events, encoded, with the indexes each goes into."""
 
-    record: bytes
-    indexes: tuple[bytes, ...]  # each index's prefix
+    records: list[bytes]
+    #: Each event's type and tags, as written.
+    combinations: list[tuple[str, tuple[str, ...]]]
 
 
 class Appender:
@@ -139,9 +138,10 @@ class Appender:
             )
         marker = self._keyspace.marker(_new_append_id())
         attempts = 0
+        numbered: dict[Name, int] = {}  # the names the last attempt numbered
 
         def attempt(tr: Transaction) -> Appended | Future[bytes]:
-            nonlocal attempts
+            nonlocal attempts, numbered
             attempts += 1
             # What it reads leaves only as the append's outcome: a success is synced after
             # what it read, a failure waits for that (so processes share syncs, docs/dcb.md).
@@ -157,9 +157,13 @@ class Appender:
                     return Appended(recorded, duplicate=True)
             if condition is not None:
                 self._check(tr, condition, space)
-            self._write(tr, prepared, marker, space)
+            # After the check: its dictionary lookups must not see the numbers written here,
+            # and would keep them (Dictionary.lookup) though this transaction may not commit.
+            indexes, numbered = self._indexes_of(tr, space, prepared.combinations)
+            _check_size(space, prepared.records, indexes)
+            self._write(tr, prepared.records, indexes, marker, space)
             if once is not None:
-                once.record(tr, len(prepared) - 1)
+                once.record(tr, len(prepared.records) - 1)
             return tr.get_versionstamp()
 
         try:
@@ -172,7 +176,10 @@ class Appender:
             raise
         if isinstance(outcome, Appended):
             return outcome
-        return Appended(Position(outcome.result() + _ORDER.pack(len(prepared) - 1)), False)
+        self._layout.names.committed(numbered)
+        return Appended(
+            Position(outcome.result() + _ORDER.pack(len(prepared.records) - 1)), False
+        )
 
     def idempotency_key(self, key: str, ttl: float) -> IdempotencyKey:
         """The entries of ``key``, expiring ``ttl`` seconds from now; InvalidAppend if malformed."""
@@ -192,10 +199,9 @@ class Appender:
             _MILLIS.pack(expiry_ms),
         )
 
-    def _prepare(self, events: Iterable[Event], space: EventSpace) -> list[_Prepared]:
-        """The events encoded, with their index prefixes; InvalidAppend or EventTooLarge, with
-        nothing appended, if any is invalid or the append too large. (New names may keep the
-        numbers they were given: harmless, and what the next append of them would do.)"""
+    def _prepare(self, events: Iterable[Event], space: EventSpace) -> _Prepared:
+        """The events encoded, with their indexes; InvalidAppend or EventTooLarge, with nothing
+        appended, if any is invalid or the append too large."""
         if isinstance(events, Event) or not isinstance(events, Iterable):
             raise InvalidAppend("append takes a list of events; wrap a single event in a list")
         encoded = [(event, encode(event)) for event in map(check_event, events)]
@@ -212,37 +218,35 @@ class Appender:
                     f"limit is {MAX_EVENT_BYTES:,} (type, tags, metadata and data together). "
                     "Keep large payloads elsewhere and put a reference in the event."
                 )
-        prepared: list[_Prepared] = []
-        size = len(encoded) * (len(space.log) + POSITION_BYTES)
-        for (_, record), indexes in zip(encoded, self._indexes_of(space, encoded)):
-            prepared.append(_Prepared(record, indexes.prefixes))
-            size += len(record) + indexes.key_bytes
-        if size > MAX_APPEND_BYTES:
-            raise InvalidAppend(
-                f"these {len(prepared):,} events take {size:,} bytes with their index entries; "
-                f"one append writes at most {MAX_APPEND_BYTES:,}: split it into smaller appends"
-            )
-        return prepared
+        records = [record for _, record in encoded]
+        return _Prepared(records, [(event[0], event[2]) for event, _ in encoded])  # type, tags
 
     def _indexes_of(
-        self, space: EventSpace, encoded: list[tuple[Event, bytes]]
-    ) -> list[Indexes]:
-        """Each event's indexes, cached by its type and tags as written: most appends repeat
-        combinations already seen, and then need neither the dictionary nor a sort."""
+        self, tr: Transaction, space: EventSpace, combinations: list[tuple[str, tuple[str, ...]]]
+    ) -> tuple[list[Indexes], dict[Name, int]]:
+        """Each event's indexes, and the names ``tr`` numbers (``names.Numbered.written``).
+
+        Indexes are cached by type and tags as written: most appends repeat combinations
+        already seen, and then need neither the dictionary nor a sort. Those of a combination
+        with a name this transaction numbers are not cached until it commits."""
         cache = self._indexes
-        combinations = [(event[0], event[2]) for event, _ in encoded]  # type, tags
         found = list(map(cache.get, combinations))
         if None not in found:
-            return found  # type: ignore[return-value]  # no None left
-        missed = [combination for combination, got in zip(combinations, found) if got is None]
-        names = self._layout.names
-        names.assign(name for type_, tags in missed for name in names_of(type_, tags))
-        if len(cache) + len(missed) > _CACHED_INDEXES:
-            cache.clear()
-        for type_, tags in missed:
-            numbers = tuple(sorted([names.number((TAG, tag)) for tag in tags]))
-            cache[type_, tags] = space.indexes(names.number((TYPE, type_)), numbers)
-        return [got or cache[combination] for combination, got in zip(combinations, found)]
+            return found, {}  # type: ignore[return-value]  # no None left
+        missed = list(dict.fromkeys(c for c, got in zip(combinations, found) if got is None))
+        numbered = self._layout.names.number_in(
+            tr, (name for combination in missed for name in names_of(*combination))
+        )
+        made: dict[tuple[str, tuple[str, ...]], Indexes] = {}
+        for combination in missed:
+            wanted = names_of(*combination)
+            tags = tuple(sorted([numbered.numbers[name] for name in wanted[1:]]))
+            made[combination] = space.indexes(numbered.numbers[wanted[0]], tags)
+            if not any(name in numbered.written for name in wanted):
+                if len(cache) >= _CACHED_INDEXES:
+                    cache.clear()
+                cache[combination] = made[combination]
+        return [got or made[c] for c, got in zip(combinations, found)], numbered.written
 
     def _check(self, tr: Transaction, condition: AppendCondition, space: EventSpace) -> None:
         """Raise AppendConditionFailed if a matching event exists after the condition's position.
@@ -260,16 +264,17 @@ class Appender:
                 raise AppendConditionFailed(condition, Position(raw))
 
     def _write(
-        self, tr: Transaction, prepared: list[_Prepared], marker: bytes, space: EventSpace
+        self, tr: Transaction, records: list[bytes], indexes: list[Indexes], marker: bytes,
+        space: EventSpace,
     ) -> None:
         log = space.log
         entries: list[tuple[bytes, bytes, bytes]] = []
-        for order, (record, indexes) in enumerate(prepared):
+        for order, (record, event_indexes) in enumerate(zip(records, indexes)):
             order_bytes = _ORDER.pack(order)  # a position: the versionstamp, then the order
             entries.append((log, order_bytes, record))
-            entries += [(prefix, order_bytes, b"") for prefix in indexes]
+            entries += [(prefix, order_bytes, b"") for prefix in event_indexes.prefixes]
         tr.set_versionstamped_keys(entries)
-        last = versionstamped_position(len(prepared) - 1)
+        last = versionstamped_position(len(records) - 1)
         tr.set_versionstamped_value(marker, last)
         tr.set_versionstamped_value(self._keyspace.head, last)
         now = time.time()
@@ -295,6 +300,17 @@ class Appender:
             tr.clear(entry)
         if found == PRUNE_KEYS_BATCH:
             self._next_prune = 0.0  # more may have expired: the next append continues
+
+
+def _check_size(space: EventSpace, records: list[bytes], indexes: list[Indexes]) -> None:
+    """InvalidAppend if the events, with their index entries, exceed what one append writes."""
+    size = len(records) * (len(space.log) + POSITION_BYTES) + sum(map(len, records))
+    size += sum(found.key_bytes for found in indexes)
+    if size > MAX_APPEND_BYTES:
+        raise InvalidAppend(
+            f"these {len(records):,} events take {size:,} bytes with their index entries; "
+            f"one append writes at most {MAX_APPEND_BYTES:,}: split it into smaller appends"
+        )
 
 
 def _recorded_expiry(value: bytes) -> bytes:

@@ -9,7 +9,7 @@ like any FDB layer; there are few of them, and any process can name them without
     ("x", expiry in ms, key)               idempotency keys by expiry, for pruning
     ("r",)                                 the short root of the events (below)
     ("n", kind, name)                      the dictionary: a type's or tag's number
-    ("c",)                                 the dictionary's next number
+    ("c",)                                 the first number no process has reserved
 
 The events themselves, eight keys per event of two tags, live under a *short root*: the
 one-element tuple ``(n,)``, an integer the namespace was given when it first wrote (the

@@ -105,20 +105,18 @@ def _move_chunk(
     database: Database, legacy: LegacyKeys, space: EventSpace, names: Dictionary
 ) -> int:
     begin, end = legacy.log, strinc(legacy.log)
-    peek = database.transact(
-        lambda tr: [decode(record) for _, record in tr.snapshot.get_range(begin, end, CHUNK_EVENTS)]
-    )
-    names.assign(name for event in peek for name in names_of(event.type, event.tags))
 
     def move(tr: Transaction) -> int:
         pairs = list(tr.get_range(begin, end, limit=CHUNK_EVENTS))
         events = [decode(record) for _, record in pairs]
-        names.assign(name for event in events for name in names_of(event.type, event.tags))
+        numbers = names.number_in(
+            tr, (name for event in events for name in names_of(event.type, event.tags))
+        ).numbers
         for (key, record), event in zip(pairs, events):
             raw = key[-POSITION_BYTES:]
             tr.set(space.log + raw, record)
-            type_ = names.number((TYPE, event.type))
-            tags = tuple(sorted(names.number((TAG, tag)) for tag in event.tags))
+            type_ = numbers[TYPE, event.type]
+            tags = tuple(sorted(numbers[TAG, tag] for tag in event.tags))
             for prefix in space.index_prefixes(type_, tags):
                 tr.set(prefix + raw, b"")
             for old in legacy.index_keys(event, raw):

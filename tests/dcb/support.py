@@ -56,9 +56,9 @@ def number_names(store: DcbStore, events: Iterable[Event]) -> None:
     counting or scripting commits sees only its appends' own."""
     layout = store._layout  # noqa: SLF001 - the test needs the bookkeeping out of the way
     layout.events()
-    layout.names.assign(
-        name for event in events for name in names_of(event.type, event.tags)
-    )
+    names = layout.names
+    wanted = [name for event in events for name in names_of(event.type, event.tags)]
+    names.committed(store.database.transact(lambda tr: names.number_in(tr, wanted).written))
 
 
 def tagged(type_: str, *tags: str, data: bytes | None = None) -> Event:

@@ -42,7 +42,7 @@ from fairway_django.dcb import (
 from fairway_django.engine import FDBError, NotCommitted, RetryPolicy
 from fairway_django.engine.embedded import Fault
 
-from .support import run_threads
+from .support import number_names, run_threads
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 WORKER = Path(__file__).with_name("dcb_worker.py")
@@ -73,6 +73,13 @@ def stores() -> Iterator[Callable[..., DcbStore]]:
     yield open_
     for store in opened:
         store.close()
+
+
+def number_the_shared_type(store: DcbStore) -> None:
+    """Give the decisions' event type its dictionary number before they race. Their entities
+    are disjoint, their type is not: on a store that never saw it, every decider's first
+    append brings it, and two appends that both number one name conflict (docs/dcb.md)."""
+    number_names(store, [Event("A", b"", [])])
 
 
 def entity_query(entity: str) -> Query:
@@ -241,6 +248,7 @@ def test_disjoint_decisions_in_threads_never_conflict(
     index ranges), and the log holds exactly the 800 events."""
     threads, per_thread = 8, 100
     store = stores(shared_url, retry=RetryPolicy(retry_limit=0))
+    number_the_shared_type(store)
     results = [Decisions() for _ in range(threads)]
     lockstep = threading.Barrier(threads, timeout=30)
 
@@ -293,6 +301,7 @@ def test_disjoint_decisions_in_processes_never_conflict(
     """4 processes on one store directory, 100 decisions each on their own entities with
     retries off: zero condition failures, zero engine conflicts, every event present once."""
     processes, per_process = 4, 100
+    number_the_shared_type(stores(shared_url))
     workers = workers_for(processes, shared_url, "0", "decide", "p{i}", "4", str(per_process))
     release(workers)
     results = [worker.json() for worker in workers]
