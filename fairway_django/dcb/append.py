@@ -200,8 +200,9 @@ class Appender:
         )
 
     def _prepare(self, events: Iterable[Event], space: EventSpace) -> _Prepared:
-        """The events encoded, with their indexes; InvalidAppend or EventTooLarge, with nothing
-        appended, if any is invalid or the append too large."""
+        """The events encoded, with their types and tags; InvalidAppend or EventTooLarge, with
+        nothing appended, if any is invalid. (The append's size is checked in its transaction,
+        once its new names have numbers: a number's length is part of every key.)"""
         if isinstance(events, Event) or not isinstance(events, Iterable):
             raise InvalidAppend("append takes a list of events; wrap a single event in a list")
         encoded = [(event, encode(event)) for event in map(check_event, events)]

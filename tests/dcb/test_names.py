@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import multiprocessing
 import threading
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -40,9 +42,10 @@ def dictionary(store: DcbStore) -> dict[tuple[str, str], int]:
     entries = store.database.transact(
         lambda tr: list(tr.snapshot.get_range(begin, strinc(begin)))
     )
-    numbered = {}
+    numbered: dict[tuple[str, str], int] = {}
     for key, value in entries:
         kind, name = keys.unpack(key, len(begin))
+        assert isinstance(kind, str) and isinstance(name, str)
         numbered[kind, name] = int.from_bytes(value, "big")
     return numbered
 
@@ -51,14 +54,14 @@ def tagged_with(store: DcbStore, tag: str) -> list[bytes]:
     return [e.event.data for e in store.read(Query([QueryItem(tags=[tag])]))]
 
 
-def commits_of(store: DcbStore, action: object) -> int:
+def commits_of(store: DcbStore, action: Callable[[], object]) -> int:
     """How many commits the engine made while ``action()`` ran (the embedded engine's read
     version is its count of commits)."""
     def version() -> int:
         return store.database.transact(lambda tr: tr.get_read_version())
 
     before = version()
-    action()  # type: ignore[operator]
+    action()
     return version() - before
 
 
@@ -80,7 +83,7 @@ def test_a_process_reserves_numbers_a_block_at_a_time(tmp_path: Path) -> None:
     store.append([Event("Opened", b"", [])])  # the first block: "Opened" takes its first number
     fresh = [Event("Opened", b"", [f"account:{n}"]) for n in range(FIRST_BLOCK - 1)]
 
-    assert [commits_of(store, lambda e=e: store.append([e])) for e in fresh] == [1] * len(fresh)
+    assert [commits_of(store, partial(store.append, [e])) for e in fresh] == [1] * len(fresh)
     assert commits_of(store, lambda: store.append([Event("Opened", b"", ["account:x"])])) == 2
     store.close()
 
