@@ -4,7 +4,8 @@ py-lmdb lets the GIL go inside every LMDB call: each get, each cursor step (twic
 a scan: the step, then touching the value's pages). When one thread does that while others run
 Python, every release wakes a thread waiting for the GIL and the caller waits to get it back:
 with 8 threads deciding at once, those hand-overs (futex wake-ups, context switches) took a
-quarter of the process's CPU, and half the decisions a second that one thread makes were left.
+quarter of the process's CPU, and at ``durability=normal`` the 8 threads made half the
+decisions a second that one thread makes.
 A thread that runs store work first takes the store's turn; the others wait for the turn asleep,
 not for the GIL, so the GIL is released to nobody. Python runs one thread at a time anyway:
 taking turns loses no parallelism, only hand-overs.
