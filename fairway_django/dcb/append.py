@@ -166,14 +166,16 @@ class Appender:
                 once.record(tr, len(prepared.records) - 1)
             return tr.get_versionstamp()
 
-        try:
-            outcome = self._database.transact(attempt, timeout=APPEND_TIMEOUT_SECONDS)
-        except FDBError as error:
-            if attempts > 1 or isinstance(error, (CommitUnknownResult, TransactionTimedOut)):
-                # An attempt's commit may have happened: find out, rather than report a failure.
-                position = _definite_outcome(self._database, marker, error)
-                return Appended(position, duplicate=False)
-            raise
+        # Prepared before the turn: ``events`` may be the caller's generator.
+        with self._database.turn():
+            try:
+                outcome = self._database.transact(attempt, timeout=APPEND_TIMEOUT_SECONDS)
+            except FDBError as error:
+                if attempts > 1 or isinstance(error, (CommitUnknownResult, TransactionTimedOut)):
+                    # An attempt's commit may have happened: find out, not report a failure.
+                    position = _definite_outcome(self._database, marker, error)
+                    return Appended(position, duplicate=False)
+                raise
         if isinstance(outcome, Appended):
             return outcome
         self._layout.names.committed(numbered)

@@ -29,6 +29,9 @@ class Layout:
         self._lock = threading.Lock()
 
     def events(self) -> EventSpace:
+        """The namespace's event space. Its first call runs transactions (and perhaps an
+        upgrade) under a lock, so it must come before the store's turn is taken: a thread
+        holding the turn would wait for the lock, whose holder waits for the turn."""
         space = self._space
         if space is None:
             with self._lock:

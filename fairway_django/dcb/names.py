@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import threading
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from typing import NamedTuple
 
 from fairway_django.engine import Database, ReadTransaction, Transaction
@@ -111,21 +112,29 @@ class Dictionary:
             self._learn(name, number)
 
     def _pick(self, name: Name) -> int:
-        with self._lock:
-            if self._owner != os.getpid():  # forked (the engine allows it): the parent's
-                self._owner = os.getpid()  # block and picks are the parent's alone
-                self._reserved = iter(())
-                self._picked.clear()
-            number = self._picked.get(name)
-            if number is None:
-                if len(self._picked) >= _CACHED_NAMES:
-                    self._picked.clear()  # safe: a forgotten pick is never picked again
-                number = next(self._reserved, None)
-                if number is None:  # a transaction of its own, once per block
-                    self._reserved = self._reserve()
-                    number = next(self._reserved)
-                self._picked[name] = number
-            return number
+        while True:
+            with self._lock:
+                if self._owner != os.getpid():  # forked (the engine allows it): the parent's
+                    self._owner = os.getpid()  # block and picks are the parent's alone
+                    self._reserved = iter(())
+                    self._picked.clear()
+                number = self._picked.get(name)
+                if number is None:
+                    number = next(self._reserved, None)
+                    if number is not None:
+                        if len(self._picked) >= _CACHED_NAMES:
+                            self._picked.clear()  # safe: a forgotten pick is never picked again
+                        self._picked[name] = number
+                if number is not None:
+                    return number
+                size = self._block
+                self._block = min(2 * size, LAST_BLOCK)
+            # A transaction of its own, once per block, outside the lock: a thread holding the
+            # store's turn may wait for the lock, and the transaction may wait for the turn.
+            # Two threads may both reserve; numbers need not be dense.
+            block = self._reserve(size)
+            with self._lock:
+                self._reserved = chain(self._reserved, block)
 
     def _learn(self, name: Name, number: int) -> int:
         known = self._known
@@ -135,10 +144,8 @@ class Dictionary:
         self._picked.pop(name, None)
         return number
 
-    def _reserve(self) -> Iterator[int]:
-        """The next block of numbers, this process's alone (the shared counter moves past it)."""
-        size = self._block
-        self._block = min(2 * size, LAST_BLOCK)
+    def _reserve(self, size: int) -> Iterator[int]:
+        """The next ``size`` numbers, this process's alone (the shared counter moves past them)."""
 
         def take(tr: Transaction) -> int:
             stored = tr.get(self._keyspace.next_number)

@@ -160,12 +160,14 @@ class DcbStore:
     ) -> Iterator[SequencedEvent]:
         remaining = limit
         scanning = False  # past its first chunk, a read is a long scan (disable_read_cache)
+        self._layout.events()  # resolved before any turn is taken (Layout.events)
         while remaining is None or remaining > 0:
             count = CHUNK_EVENTS if remaining is None else min(CHUNK_EVENTS, remaining)
-            chunk = run(partial(
-                self._chunk, query=query, after=after, count=count, backwards=backwards,
-                scanning=scanning,
-            ))
+            with self.database.turn():  # the events are built as the caller consumes them
+                chunk = run(partial(
+                    self._chunk, query=query, after=after, count=count, backwards=backwards,
+                    scanning=scanning,
+                ))
             scanning = True
             yield from chunk
             if chunk.resume is None:

@@ -81,7 +81,9 @@ class Subscription:
 
     def _fetch_or_wait(self) -> None:
         self._wake.clear()
-        chunk, watch = self._database.transact(self._read_or_watch)
+        self._layout.events()  # resolved before the turn is taken (Layout.events)
+        with self._database.turn():
+            chunk, watch = self._database.transact(self._read_or_watch)
         if chunk or chunk.resume is not None:
             self._buffer.extend(chunk)
             self._cursor = chunk.resume or chunk.last

@@ -18,6 +18,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager, nullcontext
 from typing import Concatenate, NamedTuple, ParamSpec, TypeVar
 
 from .errors import FDBError, InvalidOptionValue, TransactionTimedOut
@@ -237,7 +238,25 @@ class Database(ABC):
                 tr.cancel()
                 raise
             attempt += 1
-            time.sleep(pause)
+            self._pause(pause)
+
+    def turn(self) -> AbstractContextManager[object]:
+        """A section of store work that this process's threads run one at a time.
+
+        A hint, as ``Transaction.disable_read_cache`` is: the event store takes a turn around
+        each chunk it reads and each append, work that runs none of its caller's code. The
+        embedded engine runs LMDB in the calling thread, and py-lmdb lets the GIL go inside
+        every call: threads that take turns wait for one another asleep, rather than handing
+        the GIL back and forth call by call (see ``engine.embedded.turn``). The engine sets the
+        turn aside while it waits (for a lock, a sync, a retry's pause). FoundationDB's client
+        works on a thread of its own, so there this does nothing. Never hold a turn around
+        code that may wait for another thread.
+        """
+        return nullcontext()
+
+    def _pause(self, seconds: float) -> None:
+        """Sleep between two attempts of ``transact`` (engines let other threads work)."""
+        time.sleep(seconds)
 
     def ping(self, timeout: float | None = None) -> int:
         """Prove that the store answers: its current read version, within ``timeout`` seconds.

@@ -156,6 +156,29 @@ def test_handles_racing_to_number_the_same_names_agree(open_stores: StoreOpener)
             assert tagged_with(handles[(i + 1) % threads], f"own:{r}:{i}") == [everyone[i]]
 
 
+def test_threads_sharing_a_handle_bring_new_names_as_its_blocks_run_out(tmp_path: Path) -> None:
+    """8 threads share one handle (one dictionary, one block at a time), and every append
+    brings a new name, so blocks run out while the other threads' appends are under way. A
+    block's reservation waits for its sync (full durability), letting the others run: none
+    of them may then wait for the reservation while it waits for them."""
+    store = open_store(f"embedded://{tmp_path}/store?durability=full")
+    threads, rounds = 8, 25
+    together = threading.Barrier(threads, timeout=30)
+
+    def run(index: int) -> None:
+        for r in range(rounds):
+            together.wait()
+            store.append([Event("Opened", f"{r}:{index}".encode(), [f"account:{r}:{index}"])])
+
+    run_threads(threads, run)
+
+    numbered = dictionary(store)
+    assert len(numbered) == 1 + threads * rounds  # the type, and every account
+    assert len(set(numbered.values())) == len(numbered)
+    assert tagged_with(store, f"account:{rounds - 1}:{threads - 1}") == [b"24:7"]
+    store.close()
+
+
 def _append_in_child(store: DcbStore) -> None:
     store.append([Event("Opened", b"child", ["account:child"])])
 

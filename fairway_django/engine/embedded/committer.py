@@ -110,7 +110,8 @@ class Committer:
                 self._queue.append(request)
         if not leads:
             assert request.wakeup is not None
-            request.wakeup.wait()  # its batch is done, or the lead was handed to it
+            with self._environment.turn.set_aside():
+                request.wakeup.wait()  # its batch is done, or the lead was handed to it
         if not request.finished:
             with self._lock:
                 batch = [request, *self._queue[: self.batch_limit - 1]]
@@ -160,14 +161,16 @@ class Committer:
             # whose data commit then fails only makes for a spurious conflict). The journal
             # record is written before the data commits; under full durability it is synced
             # once the writer lock is released, before any reader sees it (see durable).
-            with environment.env.begin(write=True) as txn:  # counted by ``busy``
+            with environment.turn.set_aside():  # another process may hold the writer lock
+                txn = environment.env.begin(write=True)
+            with txn:  # counted by ``busy``
                 environment.space.reserve(
                     sum(m.key_count for r in batch for m in r.mutations),
                     sum(r.size for r in batch),
                 )
                 runs: list[Run] = []
                 with (
-                    environment.lmdb_calls,
+                    environment.turn,
                     environment.coordination.env.begin(write=True) as log_txn,
                 ):
                     self._resolve_batch(txn, log_txn, batch, runs, written)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import time
 from typing import TypeVar
 
 from ..base import Database
@@ -14,6 +15,7 @@ from . import environment as environments
 from .environment import DEFAULT_MAP_SIZE, Durability, Environment
 from .faults import FaultInjection
 from .transaction import EmbeddedTransaction
+from .turn import Turn
 
 _OPTIONS = {"durability", "map_size", "faults", "fault_seed"}
 _SIZE = re.compile(r"^(\d+)([KMGT]i?B?)?$", re.IGNORECASE)
@@ -62,14 +64,23 @@ class EmbeddedDatabase(Database):
         )
 
     def create_transaction(self, *, timeout: float | None = None) -> EmbeddedTransaction:
+        return EmbeddedTransaction(self, self._opened(), timeout)
+
+    def turn(self) -> Turn:
+        return self._opened().turn
+
+    def _pause(self, seconds: float) -> None:
+        with self._opened().turn.set_aside():
+            time.sleep(seconds)
+
+    def _opened(self) -> Environment:
+        """This process's environment of the store, opened on first use (again after fork)."""
         environment = self._environment
         if environment is None or environment.pid != environments.pid:
-            environment = self._open()
-        return EmbeddedTransaction(self, environment, timeout)
-
-    def _open(self) -> Environment:
-        self._environment = environments.acquire(self.path, self.durability, self.map_size)
-        return self._environment
+            environment = self._environment = environments.acquire(
+                self.path, self.durability, self.map_size
+            )
+        return environment
 
     def close(self) -> None:
         environment, self._environment = self._environment, None

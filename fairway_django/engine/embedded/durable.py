@@ -33,15 +33,18 @@ import threading
 import lmdb
 
 from . import journal
+from .turn import Turn
 
 _WORD = 8
 
 
 class DurableVersion:
     def __init__(
-        self, path: str, env: lmdb.Environment, meta: lmdb._Database, journal_dir: str
+        self, path: str, env: lmdb.Environment, meta: lmdb._Database, journal_dir: str,
+        turn: Turn,
     ) -> None:
         self._env = env
+        self._turn = turn
         self._meta = meta
         self._journal_dir = journal_dir
         self._fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -58,10 +61,13 @@ class DurableVersion:
         return self._word.value
 
     def wait_for(self, version: int) -> None:
-        """Return once ``version`` is durable, syncing the journal unless a sync covered it."""
+        """Return once ``version`` is durable, syncing the journal unless a sync covered it.
+
+        The store's turn is set aside meanwhile: the sync in flight, or this one, takes a disk's
+        flush, and the process's other threads can use it."""
         if self._word.value >= version:
             return
-        with self._lock:
+        with self._turn.set_aside(), self._lock:
             fcntl.flock(self._fd, fcntl.LOCK_EX)
             try:
                 if self._word.value < version:

@@ -29,6 +29,7 @@ from .durable import DurableVersion
 from .journal import Journal, JournalSync
 from .residency import Residency
 from .space import SpaceReserve
+from .turn import Turn
 from .watches import WatchHub, WatchRegistry
 
 logger = logging.getLogger(__name__)
@@ -85,12 +86,14 @@ class Environment:
         self.env = checkpoints.open_data(path, map_size, MAX_READERS)
         self.env.reader_check()  # free reader slots left by processes that were killed
         self.keyspace, meta = checkpoints.databases(self.env)
+        #: Threads of this process take turns at store work (see turn).
+        self.turn = Turn()
         self.journal = Journal(checkpoints.journal_directory(path), meta, durability.journal_sync)
         #: Under full durability, how far the journal is synced (None: commits do not wait).
         self.durable = (
             DurableVersion(
                 os.path.join(self.coordination.path, "durable"), self.env, meta,
-                checkpoints.journal_directory(path),
+                checkpoints.journal_directory(path), self.turn,
             )
             if durability is Durability.FULL else None
         )
@@ -98,13 +101,6 @@ class Environment:
         self.residency = Residency(
             os.path.join(path, "data.mdb"), lambda: len(_open), self.space.used
         )
-        # py-lmdb releases the GIL inside every call. With several threads, each release hands
-        # the GIL to another thread and the caller waits to get it back, so a loop of short
-        # calls runs several times slower (a 20-pair scan: 160,000/s in one thread, 28,000/s
-        # in four). Runs of LMDB calls (not single calls) hold this lock, so threads queue on
-        # it asleep instead of trading the GIL call by call. It is not held while waiting for
-        # the store's write transaction or for a sync.
-        self.lmdb_calls = threading.Lock()
         self._checkpointing: threading.Thread | None = None
         self._checkpoint_lock = threading.Lock()
         self.committer = Committer(self)

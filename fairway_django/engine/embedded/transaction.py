@@ -182,7 +182,7 @@ class EmbeddedTransaction(Transaction):
                 self._read_keys = [key]
             else:
                 self._read_keys.append(key)
-        if 0 < len(key) <= SHORT_KEY_LIMIT:  # a single LMDB call: not worth lmdb_calls
+        if 0 < len(key) <= SHORT_KEY_LIMIT:  # a single LMDB call: no turn of its own
             stored: bytes | None = txn.get(key)  # type: ignore[assignment]  # main database
         else:
             stored = self._environment.keyspace.get(txn, key)
@@ -212,7 +212,7 @@ class EmbeddedTransaction(Transaction):
                 self._read_keys = list(keys)
             else:
                 self._read_keys.extend(keys)
-        with self._environment.lmdb_calls:
+        with self._environment.turn:
             values: list[bytes | None] = list(map(txn.get, keys))  # type: ignore[arg-type]
         if self._scanning:
             self._environment.residency.scanned(len(keys))
@@ -227,7 +227,7 @@ class EmbeddedTransaction(Transaction):
         txn = self._reader()
         if begin >= end:
             return iter(())
-        with self._environment.lmdb_calls:
+        with self._environment.turn:
             items = self._environment.keyspace.iterate(txn, begin, end, reverse)
         if self._writes is not None and self._writes.touches(begin, end):
             items = self._writes.overlay(items, begin, end, reverse)
@@ -254,10 +254,10 @@ class EmbeddedTransaction(Transaction):
         exactly up to its last pair.
         """
         size, remaining = _FIRST_BATCH, limit
-        residency, lmdb_calls = self._environment.residency, self._environment.lmdb_calls
+        residency, turn = self._environment.residency, self._environment.turn
         while True:
             want = min(size, remaining) if limit else size
-            with lmdb_calls:
+            with turn:
                 batch = list(map(_key_value, islice(items, want)))
             if self._scanning:
                 residency.scanned(len(batch))
