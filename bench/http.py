@@ -42,6 +42,7 @@ import platform
 import signal
 import sqlite3
 import subprocess
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import ExitStack, contextmanager
@@ -49,7 +50,7 @@ from typing import Any
 
 from bench import _http_postgres as postgres
 from bench._http_load import Load, Outcome, drive
-from bench._http_server import THREADS, WORKERS, free_port, gunicorn
+from bench._http_server import THREADS, WORKERS, connections_per_worker, free_port, gunicorn
 from bench._http_world import World
 from bench._timing import REPO_ROOT, exit_on_sigterm, machine, scratch_dir
 
@@ -94,6 +95,13 @@ class Result:
     load: str
     #: Fairway's site only: a single client on a DRF view that does nothing, same server.
     floor: Outcome | None = None
+    #: gthread only: the concurrent clients' keep-alive connections held by each worker.
+    spread: list[int] | None = None
+
+    @property
+    def one_worker(self) -> bool:
+        """All the connections on one worker: the run measured half the server."""
+        return self.spread is not None and len([n for n in self.spread if n]) == 1
 
 
 class Bench:
@@ -162,11 +170,25 @@ class Bench:
         env = self.environment(variant, directory)
         token = self.child("prepare", variant, env)["token"]
         args = self.args
-        with gunicorn(variant.app, env, worker_class, directory / "gunicorn.log") as port:
+        with gunicorn(variant.app, env, worker_class, directory / "gunicorn.log") as server:
             clients = Load(
-                port, token, self.world, args.processes, args.threads, args.warmup, args.seconds
+                server.port,
+                token,
+                self.world,
+                args.processes,
+                args.threads,
+                args.warmup,
+                args.seconds,
             )
+            spread: list[list[int] | None] = []
+            # Keep-alive connections stay where they were accepted: look once the warm-up is over.
+            look = threading.Timer(
+                args.warmup + 1.0, lambda: spread.append(connections_per_worker(server))
+            )
+            if worker_class == "gthread":
+                look.start()
             concurrent = drive(clients)
+            look.cancel()
             alone = dataclasses.replace(
                 clients, processes=1, threads=1, seconds=args.single_seconds, seed=2
             )
@@ -182,7 +204,8 @@ class Bench:
                 f"the clients counted {accepted:,} subscriptions answered 201, the store holds"
                 f" {subscriptions:,}: accepted writes are missing"
             )
-        return Result(concurrent, single, subscriptions, violations, _load(), floor)
+        shown = spread[0] if spread else None
+        return Result(concurrent, single, subscriptions, violations, _load(), floor, shown)
 
     def layers(self, variant: Variant) -> list[tuple[str, float, str]]:
         directory = self.scratch / f"{variant.name}-layers"
@@ -204,6 +227,10 @@ def print_result(variant: Variant, result: Result, warmup: float) -> None:
         flush=True,
     )
     print(f"{'':<15} answers {answers(c)}; single client: {answers(s)}")
+    if result.spread is not None:
+        note = " (all on one worker: this run measured one worker)" if result.one_worker else ""
+        shown = ", ".join(map(str, result.spread))
+        print(f"{'':<15} keep-alive connections held by each worker: {shown}{note}")
     print(
         f"{'':<15} CPU the clients used: {c.client_cpu:.1f} s in {c.seconds + warmup:g} s;"
         f" single client {s.client_cpu:.1f} s in {s.seconds + warmup:g} s"
@@ -238,6 +265,11 @@ def print_summary(results: dict[tuple[str, str], Result], worker_classes: Sequen
                 f"{worker_class:<8} {name.replace('-', ' ')} : orm postgresql, concurrent req/s"
                 f"  {ours.concurrent.per_second:,.0f} : {peer.concurrent.per_second:,.0f}"
                 f" = {ratio:.2f}  ({'>= 1: ok' if ratio >= 1 else '< 1: BELOW the peer'})"
+                + "".join(
+                    f"; {side} had all connections on one worker"
+                    for side, result in (("ours", ours), ("the peer", peer))
+                    if result.one_worker
+                )
             )
     for (name, worker_class), result in results.items():
         if name.startswith("fairway"):
