@@ -188,7 +188,9 @@ class Bench:
             if worker_class == "gthread":
                 look.start()
             concurrent = drive(clients)
-            look.cancel()
+            if look.ident is not None:  # started: stop it, or let a look under way finish
+                look.cancel()
+                look.join()
             alone = dataclasses.replace(
                 clients, processes=1, threads=1, seconds=args.single_seconds, seed=2
             )
@@ -267,8 +269,8 @@ def print_summary(results: dict[tuple[str, str], Result], worker_classes: Sequen
                 f" = {ratio:.2f}  ({'>= 1: ok' if ratio >= 1 else '< 1: BELOW the peer'})"
                 + "".join(
                     f"; {side} had all connections on one worker"
-                    for side, result in (("ours", ours), ("the peer", peer))
-                    if result.one_worker
+                    for side, run in (("ours", ours), ("the peer", peer))
+                    if run.one_worker
                 )
             )
     for (name, worker_class), result in results.items():
